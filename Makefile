@@ -1,0 +1,68 @@
+# Watch-market data platform. `make help` lists the targets.
+# Every target creates or updates the virtual environment itself (uv, installed with pip when absent).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen --no-sync
+STAMP := .venv/.synced
+
+DEMO_WEEKS ?= 52
+DEMO_ROWS ?= 20000
+DEMO_SEED ?= 42
+
+.PHONY: help venv demo test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update the virtual environment (.venv) from uv.lock
+
+demo: $(STAMP) ## The main job: simulate a year of scrapes, backfill, run this week through Airflow, print the summary
+	@$(RUN) python -m ingest.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
+
+test: $(STAMP) ## The whole test suite (what .ci/run runs)
+	@$(RUN) pytest -q
+
+lint: $(STAMP) ## ruff check + format check, sqlfluff, yamllint
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) python -c "from ingest.settings import get_settings; get_settings().warehouse_dsn()" >/dev/null
+	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+	@$(RUN) yamllint -s .
+
+format: $(STAMP) ## Apply ruff formatting and fixes
+	@$(RUN) ruff check --fix .
+	@$(RUN) ruff format .
+
+bench: $(STAMP) ## Benchmarks (ingest vs floor vs to_sql, dbt, Airflow): prints figures
+	@$(RUN) python -m ingest.bench
+
+dbt-build: $(STAMP) ## dbt build (models + tests) against the configured warehouse
+	@$(RUN) ingest dbt build
+
+sample-data: $(STAMP) ## Load a small simulated sample (12 weeks) into the default database, for dbt work
+	@$(RUN) ingest simulate --out .data/sample-raw --weeks 12 --rows-per-week 20000 --seed 7
+	@$(RUN) ingest run --source .data/sample-raw --all --quiet
+
+docs: $(STAMP) ## Generate the dbt docs site (with the catalog) into dbt_project/target
+	@$(RUN) ingest dbt docs generate
+
+docs-serve: docs ## Serve the dbt docs site on http://127.0.0.1:8081
+	@$(RUN) ingest dbt docs serve --port 8081 --host 127.0.0.1 --no-browser
+
+airflow-e2e: $(STAMP) ## Real Airflow (Celery + Redis + Postgres) end to end on a simulated week in S3 (moto)
+	@$(RUN) python scripts/airflow_e2e.py
+
+db-stop: $(STAMP) ## Stop the embedded PostgreSQL
+	@$(RUN) ingest db stop
+
+clean: ## Remove generated data (.data), dbt target and caches (stops the embedded server first)
+	-@$(RUN) ingest db stop 2>/dev/null
+	rm -rf .data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,136 @@
+"""The dbt transform DAG: every dbt model as a Cosmos task, tests after each (see the DAG doc)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import airflow  # noqa: F401 - must be imported before cosmos.constants (circular import otherwise)
+import pendulum
+from airflow.sdk import Asset, Param, dag, task
+from cosmos.airflow.task_group import DbtTaskGroup
+from cosmos.config import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
+
+from ingest.orchestration import (
+    LISTINGS_ASSET_NAME,
+    LISTINGS_ASSET_URI,
+    TRANSFORM_DAG_ID,
+    alert_on_failure,
+    cosmos_execution_mode,
+    cosmos_watcher_deferrable,
+    dbt_threads,
+    ensure_manifest,
+    gate_dbt_tests,
+)
+from ingest.settings import get_settings
+
+LISTINGS = Asset(name=LISTINGS_ASSET_NAME, uri=LISTINGS_ASSET_URI, group="watch_market")
+
+settings = get_settings()  # environment only: no database, no network
+WATCHER = cosmos_execution_mode() == "watcher"
+
+operator_args: dict[str, Any] = {
+    "install_deps": False,
+    "vars": {"from_week": "{{ ti.xcom_pull(task_ids='resolve_week') }}"},
+    "env": {"WAREHOUSE_RAW_SCHEMA": settings.raw_schema, "DBT_SCHEMA": settings.dbt_schema},
+    "append_env": True,
+}
+if WATCHER:
+    operator_args.update(
+        {"deferrable": True}
+        if cosmos_watcher_deferrable()
+        # no triggerer (`airflow dags test`): sensors poke and give their slot back between pokes
+        else {"deferrable": False, "mode": "reschedule", "poke_interval": 2}
+    )
+
+
+@dag(
+    dag_id=TRANSFORM_DAG_ID,
+    schedule=[LISTINGS],
+    start_date=pendulum.datetime(2024, 1, 7, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(hours=1),
+        "on_failure_callback": alert_on_failure,
+    },
+    params={
+        "from_week": Param(
+            None,
+            type=["null", "string"],
+            description="Recompute the metrics from this market week on (YYYY-MM-DD); "
+            "empty: the week of the triggering ingest.",
+        ),
+    },
+    tags=["watch-market", "dbt", "transform"],
+)
+def watch_transform() -> None:
+    """
+    ### watch_transform — dbt metrics for the newly loaded week
+
+    Scheduled on the Asset `watch_market_listings_week`: runs after every
+    successful `watch_ingest` load. **resolve_week** takes the `market_week`
+    from the triggering asset event (the earliest one when several loads are
+    folded into one run; the `from_week` param or the run's logical week when
+    there is none) and passes it to dbt as the var `from_week`, so the
+    incremental marts recompute from that week on (with their look-back).
+
+    **dbt** is the project in `dbt_project/`, rendered by Cosmos from
+    `target/manifest.json`: one task per model with its tests right after it
+    (`TestBehavior.AFTER_EACH`), so a failing error-severity test fails its
+    task and every model downstream ends `upstream_failed` — bad metrics are
+    never built on bad inputs. Test tasks do not retry (a failed data test
+    does not fix itself). Mart tasks run in the pools set in
+    `dbt_project.yml` (`meta.cosmos.operator_kwargs.pool`).
+
+    Execution mode (`COSMOS_EXECUTION_MODE`): `watcher` runs one `dbt build`
+    in the producer task and the model/test tasks watch its results; `local`
+    runs one dbt command per task. Both use dbt in-process (dbtRunner).
+    """
+
+    @task
+    def resolve_week(**context: Any) -> str:
+        """The market week dbt transforms from (``from_week``)."""
+        from ingest.orchestration import transform_from_week
+
+        return transform_from_week(context).isoformat()
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=settings.dbt_project_dir,
+            manifest_path=ensure_manifest(settings),
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="watch_market",
+            target_name=settings.dbt_target,
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id=settings.warehouse_conn_id,
+                profile_args={"schema": settings.dbt_schema, "threads": dbt_threads()},
+            ),
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        operator_args=operator_args,
+    )
+    gate_dbt_tests(dbt)
+
+    resolve_week() >> dbt
+
+
+watch_transform()

@@ -1,0 +1,152 @@
+"""Loading a cleaned week into PostgreSQL: COPY, atomic replace, quarantine, ledger, FX rates.
+
+A week is one partition of ``raw.listings``. Reloading a week builds a fresh
+table with COPY (no indexes yet; with ``wal_level=minimal`` a table created in
+the same transaction skips WAL), adds its primary key and partition-range
+check, then drops the old partition and attaches the new one — all in ONE
+transaction with the quarantine rows, the per-file ledger and the run's
+ledger row. A crash or error anywhere before COMMIT leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ingest import fx
+from ingest.warehouse import LISTING_COLUMNS, QUARANTINE_COLUMNS, ensure_schema, partition_name
+
+COPY_BATCH_ROWS = 200_000
+
+
+def copy_table(cur: psycopg.Cursor, target: str, table: pa.Table) -> int:
+    """COPY an Arrow table into ``target`` (columns by name) as CSV; returns rows copied."""
+    columns = ", ".join(table.column_names)
+    options = pacsv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
+    with cur.copy(f"copy {target} ({columns}) from stdin (format csv)") as copy:
+        for batch in table.to_batches(max_chunksize=COPY_BATCH_ROWS):
+            buffer = io.BytesIO()
+            pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
+            copy.write(buffer.getbuffer())
+    return table.num_rows
+
+
+def start_run(dsn: str, schema: str, run: dict[str, Any]) -> None:
+    """Record a run as 'running' (own transaction, so a failed load still leaves a trace)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_schema(conn, schema)
+        conn.execute(
+            f"""insert into {schema}.ingest_runs
+                  (run_id, market_week, source_root, scrape_dates, started_at, status, code_version)
+                values (%(run_id)s, %(market_week)s, %(source_root)s, %(scrape_dates)s, %(started_at)s,
+                        'running', %(code_version)s)
+                on conflict (run_id) do update set status = 'running', error = null""",
+            run,
+        )
+
+
+def fail_run(dsn: str, schema: str, run_id: str, error: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            f"""update {schema}.ingest_runs
+                set status = 'failed', error = %s, finished_at = now(),
+                    duration_s = extract(epoch from now() - started_at)
+                where run_id = %s""",
+            (error[:4000], run_id),
+        )
+
+
+def sync_fx_rates(cur: psycopg.Cursor, schema: str, rates: pd.DataFrame) -> bool:
+    """Replace ``fx_rates`` when it differs from ``rates`` (count or last date). Returns whether it did."""
+    last = rates["rate_date"].max()
+    current = cur.execute(f"select count(*), max(rate_date) from {schema}.fx_rates").fetchone()
+    if current and current[0] == len(rates) and current[1] == pd.Timestamp(last).date():
+        return False
+    cur.execute(f"delete from {schema}.fx_rates")
+    frame = rates[["rate_date", "currency", "units_per_eur"]].copy()
+    frame["rate_date"] = pd.to_datetime(frame["rate_date"]).dt.date
+    copy_table(cur, f"{schema}.fx_rates", pa.Table.from_pandas(frame, preserve_index=False))
+    return True
+
+
+def replace_week(
+    dsn: str,
+    schema: str,
+    market_week: date,
+    listings: pa.Table,
+    quarantine: pa.Table,
+    files: list[dict[str, Any]],
+    ledger: dict[str, Any],
+    before_commit: Callable[[psycopg.Cursor], None] | None = None,
+) -> dict[str, Any]:
+    """Replace one market week atomically. ``before_commit`` is a test hook (e.g. to simulate a crash)."""
+    listing_cols = [name for name, _ in LISTING_COLUMNS]
+    quarantine_cols = [name for name, _ in QUARANTINE_COLUMNS]
+    if listings.column_names != listing_cols:
+        raise ValueError(f"listings columns {listings.column_names} != {listing_cols}")
+    part = partition_name(market_week)
+    staging = f"{part}_load"
+    upper = market_week + timedelta(days=7)
+    with psycopg.connect(dsn) as conn:
+        ensure_schema(conn, schema)
+        with conn.transaction(), conn.cursor() as cur:
+            # One loader per week at a time; other weeks load concurrently.
+            cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.listings:{market_week}",))
+            cur.execute("set local synchronous_commit = on")
+            cur.execute(f"drop table if exists {schema}.{staging}")
+            cur.execute(f"create table {schema}.{staging} (like {schema}.listings including defaults)")
+            copy_table(cur, f"{schema}.{staging}", listings)
+            cur.execute(f"alter table {schema}.{staging} add primary key (market_week, source, listing_id)")
+            cur.execute(
+                f"alter table {schema}.{staging} add constraint {staging}_week_check "
+                f"check (market_week >= date '{market_week}' and market_week < date '{upper}')"
+            )
+            cur.execute(f"drop table if exists {schema}.{part}")
+            cur.execute(f"alter table {schema}.{staging} rename to {part}")
+            cur.execute(f"alter table {schema}.{part} rename constraint {staging}_week_check to {part}_week_check")
+            cur.execute(
+                f"alter table {schema}.listings attach partition {schema}.{part} "
+                f"for values from ('{market_week}') to ('{upper}')"
+            )
+            cur.execute(f"analyze {schema}.{part}")
+
+            cur.execute(f"delete from {schema}.quarantine where market_week = %s", (market_week,))
+            if quarantine.num_rows:
+                copy_table(cur, f"{schema}.quarantine", quarantine.select(quarantine_cols))
+
+            sync_fx_rates(cur, schema, fx.load_rates())
+
+            cur.execute(
+                f"""update {schema}.ingest_runs set
+                      status = 'succeeded', finished_at = now(),
+                      duration_s = extract(epoch from now() - started_at),
+                      files_total = %(files_total)s, files_loaded = %(files_loaded)s,
+                      files_empty = %(files_empty)s, files_rejected = %(files_rejected)s,
+                      rows_read = %(rows_read)s, rows_loaded = %(rows_loaded)s,
+                      rows_quarantined = %(rows_quarantined)s, rows_duplicate = %(rows_duplicate)s,
+                      rows_outlier = %(rows_outlier)s, rows_in_rejected_files = %(rows_in_rejected_files)s,
+                      quarantined_by_reason = %(quarantined_by_reason)s, staging_uri = %(staging_uri)s,
+                      error = null
+                    where run_id = %(run_id)s""",
+                {**ledger, "quarantined_by_reason": json.dumps(ledger["quarantined_by_reason"])},
+            )
+            if cur.rowcount != 1:
+                raise RuntimeError(f"ingest run {ledger['run_id']} is not in the ledger")
+            with cur.copy(
+                f"copy {schema}.ingest_files (run_id, source_file, scrape_date, status, rows_read, reason, detail)"
+                " from stdin"
+            ) as copy:
+                for f in files:
+                    copy.write_row((ledger["run_id"], f["source_file"], f["scrape_date"], f["status"],
+                                    f["rows_read"], f["reason"], f["detail"]))
+            if before_commit is not None:
+                before_commit(cur)
+    return ledger

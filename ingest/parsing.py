@@ -1,0 +1,549 @@
+"""Pure parsers for the free-text columns of the raw listing files.
+
+Everything here follows ``contracts/raw_listings.md`` (the input forms) and
+``contracts/metrics.md`` (the canonical forms). The scalar parsers are meant to
+be applied once per *unique* value of a column (see :func:`map_unique`); the
+timestamp parser is vectorised over a whole column.
+
+Quarantine reason codes produced here: ``no_price``, ``price_on_request``,
+``unparseable_price``, ``currency_conflict`` and ``unknown_currency``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "CONDITION_CATEGORIES",
+    "NEW_CATEGORIES",
+    "PREOWNED_CATEGORIES",
+    "SUPPORTED_CURRENCIES",
+    "CurrencyParse",
+    "PriceParse",
+    "brand_key",
+    "canonical_reference",
+    "clean_model_name",
+    "map_unique",
+    "parse_condition",
+    "parse_currency",
+    "parse_price",
+    "parse_timestamps",
+    "resolve_brand",
+    "resolve_currency",
+]
+
+# --------------------------------------------------------------------------------------------------
+# Currencies
+# --------------------------------------------------------------------------------------------------
+
+#: The currencies the pipeline can convert (ECB reference rates); any other is ``unknown_currency``.
+SUPPORTED_CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "HKD", "SGD", "AUD", "CAD", "CNY")
+
+# Active ISO 4217 codes plus the legacy ones found in the ECB history. A code from this list
+# written in a price is recognised as that currency (and, if unsupported, later rejected as
+# ``unknown_currency``); any other three-letter word makes the price unparseable.
+_ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
+    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
+    UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+    CYP EEK HRK LTL LVL MTL ROL SIT SKK TRL
+    """.split()
+)
+
+# Symbols and written-out forms, keyed by their upper-case form with whitespace removed.
+_SYMBOLS: dict[str, str] = {
+    "$": "USD",
+    "US$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "FR.": "CHF",
+    "SFR": "CHF",
+    "SFR.": "CHF",
+    "¥": "JPY",
+    "JP¥": "JPY",
+    "円": "JPY",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "CN¥": "CNY",
+    "元": "CNY",
+    "RMB": "CNY",
+    "NZ$": "NZD",
+    "₩": "KRW",
+    "₹": "INR",
+}
+_TOKEN_CURRENCY: dict[str, str] = {**{code: code for code in _ISO_4217}, **_SYMBOLS}
+
+# A currency token as it may be written next to an amount (matched case-insensitively, after NFKC,
+# which folds the fullwidth ￥ and $ into ¥ and $). Prefixed dollars/yen may carry one space
+# ("US $12,500" is eBay's form). Longer alternatives come first so that HK$ is never read as $.
+_CURRENCY_TOKEN = r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC])\s?\$|(?:CN|JP)\s?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
+
+
+class PriceParse(NamedTuple):
+    """The result of :func:`parse_price`."""
+
+    amount: float | None
+    """The amount in the listing's currency (``None`` when ``reason`` is set)."""
+    symbol_currency: str | None
+    """The ISO code implied by a symbol or code written in the price text, if any."""
+    reason: str | None
+    """``None`` when the amount is usable, else a quarantine reason code."""
+
+
+class CurrencyParse(NamedTuple):
+    """The result of :func:`parse_currency`."""
+
+    code: str | None
+    """A supported ISO code, or ``None`` (empty or unknown)."""
+    known: bool
+    """``False`` when the column holds something that is not a supported currency."""
+
+
+_NO_PRICE = PriceParse(None, None, "no_price")
+_ON_REQUEST = PriceParse(None, None, "price_on_request")
+_UNPARSEABLE = PriceParse(None, None, "unparseable_price")
+
+_PRICE_RE = re.compile(
+    rf"""
+    \s*
+    (?:(?P<pre>{_CURRENCY_TOKEN})\s*)?
+    (?P<num>[0-9](?:[0-9.,'’‘ ]*[0-9])?)       # digits and separators, ending with a digit
+    (?:\s?(?P<mult>[k万]))?                     # 12.5k, 76万
+    (?:[.,][-–—]{{1,2}})?                       # Swiss 12'500.- (and 12.500,-)
+    (?:\s*(?P<post>{_CURRENCY_TOKEN}))?
+    \s*
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_SEP_SPLIT = re.compile(r"([.,'’‘ ])")
+_SEP_KIND = {".": ".", ",": ",", "'": "'", "’": "'", "‘": "'", " ": " "}
+_MULTIPLIER = {"k": 1_000, "K": 1_000, "万": 10_000}
+
+_ON_REQUEST_RE = re.compile(
+    r"""
+    \bp\.?\s?o\.?\s?a\b | \brequest\b | \bon\s+application\b | \bcall\b | \bcontact\b | \bask\b
+    | \b[ei]nquir[ey]\b | \bauf\s+anfrage\b | \bsur\s+demande\b | \bsu\s+richiesta\b
+    | 応談 | 問い?合わ?せ
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _nfkc(text: str) -> str:
+    # NFKC folds fullwidth digits/symbols and the no-break spaces (U+00A0, U+202F) to ASCII.
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _parse_number(num: str) -> tuple[int, int] | None:
+    """``num`` (digits and separators) as (digits, decimals) per the contract's rules, or None."""
+    if num.isdigit():
+        return int(num), 0
+    parts = _SEP_SPLIT.split(num)
+    groups = parts[0::2]
+    seps = parts[1::2]
+    if "" in groups:  # two separators in a row
+        return None
+    decimals = ""
+    decimal_sep = None
+    # A "." or "," followed by one or two digits at the end is the decimal separator.
+    if seps[-1] in ".," and len(groups[-1]) <= 2:
+        decimal_sep = seps.pop()
+        decimals = groups.pop()
+    if seps:
+        # The rest are thousands separators: one kind, not the decimal one, groups of three.
+        kinds = {_SEP_KIND[s] for s in seps}
+        if len(kinds) != 1 or decimal_sep in kinds:
+            return None
+        head = groups[0]
+        if len(head) > 3 or head[0] == "0":
+            return None
+        for group in groups[1:]:
+            if len(group) != 3:
+                return None
+    return int("".join(groups) + decimals), len(decimals)
+
+
+def parse_price(text: str | None) -> PriceParse:
+    """Parse a free-text asking price (every form of the ``price`` column in raw_listings.md).
+
+    Returns the amount, the currency implied by a symbol or ISO code written in the text (else
+    ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
+    ``price_on_request`` (POA, "Price on request", "Call", ...), ``currency_conflict`` (two
+    different currencies written in the text) or ``unparseable_price``. Zero is returned as
+    ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
+    """
+    if text is None:
+        return _NO_PRICE
+    text = _nfkc(text).strip()
+    if not text:
+        return _NO_PRICE
+    match = _PRICE_RE.fullmatch(text)
+    if match is None:
+        return _ON_REQUEST if _ON_REQUEST_RE.search(text) else _UNPARSEABLE
+    pre, num, mult, post = match.group("pre", "num", "mult", "post")
+    parsed = _parse_number(num)
+    if parsed is None:
+        return _UNPARSEABLE
+    digits, scale = parsed
+    if mult is not None:
+        digits *= _MULTIPLIER[mult]
+    amount = digits / 10**scale if scale else float(digits)
+    currency = None
+    if pre is not None:
+        currency = _TOKEN_CURRENCY.get(_token_key(pre))
+        if currency is None:
+            return _UNPARSEABLE
+    if post is not None:
+        other = _TOKEN_CURRENCY.get(_token_key(post))
+        if other is None:
+            return _UNPARSEABLE
+        if currency is not None and other != currency:
+            return PriceParse(None, None, "currency_conflict")
+        currency = other
+    return PriceParse(amount, currency, None)
+
+
+def _token_key(token: str) -> str:
+    return token.upper().replace(" ", "")
+
+
+def parse_currency(text: str | None) -> CurrencyParse:
+    """Parse the ``currency`` column: an ISO 4217 code or a symbol, any case, surrounding spaces.
+
+    Empty is allowed (``CurrencyParse(None, True)``: the price may carry the symbol). A supported
+    currency gives ``CurrencyParse(code, True)``; anything else, including real ISO codes outside
+    :data:`SUPPORTED_CURRENCIES`, gives ``CurrencyParse(None, False)``.
+    """
+    if text is None:
+        return CurrencyParse(None, True)
+    key = "".join(_nfkc(text).split()).upper()
+    if not key:
+        return CurrencyParse(None, True)
+    code = _TOKEN_CURRENCY.get(key)
+    if code is None and key.endswith(".") and key != "FR.":
+        code = _TOKEN_CURRENCY.get(key[:-1])  # "USD." / "EUR."
+    if code is None or code not in SUPPORTED_CURRENCIES:
+        return CurrencyParse(None, False)
+    return CurrencyParse(code, True)
+
+
+def resolve_currency(column: CurrencyParse, symbol_currency: str | None) -> tuple[str | None, str | None]:
+    """Combine the currency column with the currency written in the price: ``(code, reason)``.
+
+    Both present and different: ``(None, "currency_conflict")``; the column unknown, neither
+    present, or a currency outside :data:`SUPPORTED_CURRENCIES`: ``(None, "unknown_currency")``;
+    else the one present and no reason.
+    """
+    if not column.known:
+        return None, "unknown_currency"
+    if column.code is not None and symbol_currency is not None and column.code != symbol_currency:
+        return None, "currency_conflict"
+    code = column.code if column.code is not None else symbol_currency
+    if code is None or code not in SUPPORTED_CURRENCIES:
+        return None, "unknown_currency"
+    return code, None
+
+
+# --------------------------------------------------------------------------------------------------
+# Condition
+# --------------------------------------------------------------------------------------------------
+
+#: The canonical condition categories of metrics.md, in the contract's order.
+CONDITION_CATEGORIES: tuple[str, ...] = (
+    "new",
+    "unworn",
+    "very_good",
+    "good",
+    "fair",
+    "poor",
+    "incomplete",
+    "preowned_unspecified",
+    "unknown",
+)
+#: Categories that count as brand new.
+NEW_CATEGORIES: tuple[str, ...] = ("new",)
+#: Categories that count as pre-owned (``unknown`` counts as neither).
+PREOWNED_CATEGORIES: tuple[str, ...] = (
+    "unworn",
+    "very_good",
+    "good",
+    "fair",
+    "poor",
+    "incomplete",
+    "preowned_unspecified",
+)
+
+_CONDITION_WORDS: dict[str, str] = {
+    "brand new": "new",
+    "new": "new",
+    "unworn": "unworn",
+    "mint": "unworn",
+    "very good": "very_good",
+    "like new": "very_good",
+    "excellent": "very_good",
+    "good": "good",
+    "fair": "fair",
+    "poor": "poor",
+    "incomplete": "incomplete",
+    "for parts": "incomplete",
+    "used": "preowned_unspecified",
+    "pre owned": "preowned_unspecified",
+    "preowned": "preowned_unspecified",
+}
+# Leading words (longest first), followed by the end or a non-letter: "New" and "New, boxed" are
+# new, "Newish" is not.
+_CONDITION_RE = re.compile(
+    r"(?:" + "|".join(sorted(_CONDITION_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])"
+)
+_PARENTHESES_RE = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
+_CONDITION_SEPARATORS_RE = re.compile(r"[\s\-_‐‑–]+")
+
+
+def parse_condition(text: str | None) -> str:
+    """The condition category (metrics.md) of a free-text condition; ``unknown`` when none fits.
+
+    Matched case-insensitively on the leading words, ignoring text in parentheses (Chrono24's
+    ``Very good (Worn with little to no signs of wear)`` is ``very_good``); hyphens count as
+    spaces (``Pre-owned``).
+    """
+    if not text:
+        return "unknown"
+    cleaned = _PARENTHESES_RE.sub(" ", text.casefold())
+    cleaned = _CONDITION_SEPARATORS_RE.sub(" ", cleaned).strip()
+    match = _CONDITION_RE.match(cleaned)
+    return _CONDITION_WORDS[match.group()] if match else "unknown"
+
+
+# --------------------------------------------------------------------------------------------------
+# Brand, reference, model names
+# --------------------------------------------------------------------------------------------------
+
+_BRAND_PUNCTUATION = str.maketrans({c: " " for c in ".,-‐‑–—'’‘`´"} | {"&": " & "})
+
+
+def brand_key(text: str | None) -> str:
+    """A normalised key for brand alias lookup (``""`` for empty).
+
+    Accents removed (NFKD, combining marks dropped: Söhne → sohne), case folded, ``&`` kept as
+    a word of its own, dots, commas, hyphens and apostrophes turned into spaces, whitespace
+    collapsed: ``A. Lange & Söhne`` and ``A. Lange & Sohne`` both give ``a lange & sohne``.
+    """
+    if not text:
+        return ""
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.casefold().translate(_BRAND_PUNCTUATION).split())
+
+
+def resolve_brand(text: str | None, alias_map: dict[str, str]) -> str | None:
+    """The canonical brand of a free-text brand, ``None`` when empty.
+
+    ``alias_map`` maps ``brand_key(alias)`` to the canonical brand. A brand not in the map is
+    returned whitespace-collapsed with each word capitalised (``"grand  seiko "`` →
+    ``"Grand Seiko"``), so that case variants of an unknown brand still group together.
+    """
+    key = brand_key(text)
+    if not key:
+        return None
+    canonical = alias_map.get(key)
+    if canonical is not None:
+        return canonical
+    return " ".join(word.capitalize() for word in (text or "").split())
+
+
+_REFERENCE_PREFIX_RE = re.compile(
+    r"^(?:REF(?:ERENCE)?(?![A-Z])\.?\s*(?:(?:NO|NR)\.?(?![A-Z])|NUMBER)?\s*[:#.]?|#)\s*"
+)
+_REFERENCE_SEPARATORS_RE = re.compile(r"[\s\-‐‑‒–—−]+")
+
+
+def canonical_reference(text: str | None) -> str | None:
+    """The canonical reference number (metrics.md), ``None`` when empty.
+
+    Upper case, without a leading ``Ref.``/``Ref``/``Reference``/``Ref:``/``Ref #``/``#``
+    prefix, without spaces (including no-break spaces) or hyphens, keeping ``.`` and ``/``:
+    ``ref 126500-ln`` → ``126500LN``, ``5711/1A-010`` → ``5711/1A010``. Stray separators at
+    either end (``126500LN.``) are dropped.
+    """
+    if not text:
+        return None
+    ref = _nfkc(text).strip().upper()
+    ref = _REFERENCE_PREFIX_RE.sub("", ref)
+    ref = _REFERENCE_SEPARATORS_RE.sub("", ref).strip(".,/:;#")
+    return ref or None
+
+
+def clean_model_name(text: str | None) -> str | None:
+    """A model name (``parent_model``/``specific_model``) whitespace-collapsed; ``None`` if empty."""
+    if not text:
+        return None
+    return " ".join(text.split()) or None
+
+
+# --------------------------------------------------------------------------------------------------
+# Timestamps (vectorised)
+# --------------------------------------------------------------------------------------------------
+
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+# The forms pyarrow's ISO-8601 cast reads directly: naive (cast as wall-clock UTC) and zoned. Field
+# ranges are checked here; only a day past the end of its month (2026-02-30) is left to the cast.
+_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+_NAIVE_RE = rf"^{_DATE}(?:[T ]{_TIME})?$"
+_ZONED_RE = rf"^{_DATE}[T ]{_TIME}(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)$"
+# Rewrites that bring the rarer spellings onto those forms (applied only to rows needing them).
+_TS_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"^(\d{4}-\d{2}-\d{2})[Tt](\d)", r"\1T\2"),
+    (r"(:\d{2})[.,](\d{1,6})\d*", r"\1.\2"),  # decimal comma; more than microseconds
+    (r"\s*(?:[Zz]|UTC|GMT)$", "Z"),
+    (r"\s+([+-]\d{2}(?::?\d{2})?)$", r"\1"),
+)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_FALLBACK_CHUNK = 8192
+
+
+def parse_timestamps(values: pa.Array | pa.ChunkedArray | pd.Series | Sequence[str | None]) -> pa.TimestampArray:
+    """Parse ISO-8601 timestamps to ``timestamp[us, tz=UTC]``, vectorised; null when unparseable.
+
+    Accepted: ``2026-11-14`` (midnight UTC), ``2026-11-14T22:03:11Z``, ``2026-11-14 22:03:11+01:00``
+    (offset applied), ``2026-11-14T22:03:11`` (naive, taken as UTC), minutes-only times, fractional
+    seconds (``.`` or ``,``; truncated to microseconds), offsets ``+01``/``+0100``/``+01:00``, and
+    surrounding spaces. Anything else (including impossible dates such as ``2026-02-30``) is null;
+    a bad element never raises.
+    """
+    arr = _as_string_array(values)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    naive = pc.match_substring_regex(trimmed, _NAIVE_RE)
+    zoned = pc.match_substring_regex(trimmed, _ZONED_RE)
+    odd = pc.and_kleene(pc.invert(pc.or_kleene(naive, zoned)), pc.is_valid(trimmed))
+    n_odd = pc.sum(odd).as_py() or 0
+    if n_odd:
+        fixed = pc.filter(trimmed, odd)
+        for pattern, replacement in _TS_REWRITES:
+            fixed = pc.replace_substring_regex(fixed, pattern, replacement)
+        trimmed = pc.replace_with_mask(trimmed, odd, fixed)
+        naive = pc.replace_with_mask(naive, odd, pc.match_substring_regex(fixed, _NAIVE_RE))
+        zoned = pc.replace_with_mask(zoned, odd, pc.match_substring_regex(fixed, _ZONED_RE))
+    null_str = pa.scalar(None, pa.string())
+    from_naive = _cast_or_fallback(pc.if_else(naive, trimmed, null_str), pa.timestamp("us"))
+    from_zoned = _cast_or_fallback(pc.if_else(zoned, trimmed, null_str), UTC_MICROS)
+    return pc.if_else(naive, pc.cast(from_naive, UTC_MICROS), from_zoned)
+
+
+def _as_string_array(values: Any) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    elif isinstance(values, pd.Series):
+        values = pa.array(values.astype(object).where(values.notna(), None), type=pa.string())
+    elif not isinstance(values, pa.Array):
+        values = pa.array(values, type=pa.string())
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    return values
+
+
+def _cast_or_fallback(strings: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast shape-checked strings; impossible days of month become null first if the cast fails."""
+    try:
+        return pc.cast(strings, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    strings = pc.if_else(_day_exists(strings), strings, pa.scalar(None, pa.string()))
+    try:
+        return pc.cast(strings, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # Last resort (not expected): chunk by chunk, the failing chunks element by element.
+    pieces = []
+    for start in range(0, len(strings), _FALLBACK_CHUNK):
+        chunk = strings.slice(start, _FALLBACK_CHUNK)
+        try:
+            pieces.append(pc.cast(chunk, target))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pieces.append(pa.array([_python_timestamp(v, target.tz) for v in chunk.to_pylist()], target))
+    return pa.concat_arrays(pieces)
+
+
+def _day_exists(strings: pa.Array) -> pa.Array:
+    """For strings starting ``YYYY-MM-DD`` (valid month, day 01-31): is the day in its month?"""
+    filled = pc.fill_null(strings, "2000-01-01")
+
+    def field(start: int, stop: int) -> np.ndarray:
+        part = pc.utf8_slice_codeunits(filled, start, stop)
+        return pc.cast(part, pa.int64()).to_numpy(zero_copy_only=False)
+
+    year, month, day = field(0, 4), field(5, 7), field(8, 10)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[month] + ((month == 2) & leap)
+    return pa.array(day <= last_day)
+
+
+def _python_timestamp(value: str | None, tz: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if tz is None:
+        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Factorised mapping
+# --------------------------------------------------------------------------------------------------
+
+
+def map_unique(
+    values: pa.Array | pa.ChunkedArray | pd.Series | Sequence[Any], fn: Callable[[Any], Any]
+) -> tuple[np.ndarray, list[Any]]:
+    """Apply a scalar ``fn`` once per distinct value: returns ``(codes, results)``.
+
+    ``results[codes[i]]`` is ``fn(values[i])``; nulls (None/NaN/NA) are passed to ``fn`` as
+    ``None``. Build a column with ``numpy.asarray(results, dtype=object)[codes]`` (or take a field
+    of each result first, e.g. ``numpy.array([r.amount for r in results], float)[codes]``).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if isinstance(values, pa.Array):
+        encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+        uniques = encoded.dictionary.to_pylist()
+        indices = encoded.indices
+        if indices.null_count:
+            codes = pc.fill_null(indices, len(uniques)).to_numpy(zero_copy_only=False).astype(np.intp)
+            uniques.append(None)
+        else:
+            codes = indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    else:
+        codes, unique_values = pd.factorize(
+            values if isinstance(values, pd.Series) else np.asarray(values, dtype=object), use_na_sentinel=True
+        )
+        uniques = list(unique_values)
+        codes = codes.astype(np.intp, copy=False)
+        if (codes < 0).any():
+            codes[codes < 0] = len(uniques)
+            uniques.append(None)
+    return codes, [fn(value) for value in uniques]
