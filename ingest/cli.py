@@ -6,7 +6,7 @@
     ingest dbt ARGS...                             (dbt against the configured warehouse)
     ingest summary                                 (the market summary from the marts)
     ingest db start|stop|dsn|env|psql              (the embedded PostgreSQL)
-    ingest airflow-setup                           (Airflow metadata DB, pools, connections)
+    ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ingest.pipeline import IngestError, discover_weeks, run_week
+    from ingest.pipeline import IngestError, WeekRunner, discover_weeks
     from ingest.validation import ValidationFailed
 
     settings = get_settings()
@@ -72,10 +72,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     failures = 0
     started = time.perf_counter()
+    runner = WeekRunner(settings, workers=args.workers)
     for week in weeks:
         try:
-            summary = run_week(source, week, settings, progress=None if args.quiet else _eprint,
-                               workers=args.workers)
+            summary = runner.run(source, week, progress=None if args.quiet else _eprint)
         except ValidationFailed as exc:
             _eprint(f"ingest run: week {week} not loaded: {str(exc).splitlines()[0]}")
             _eprint(str(exc))
@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             failures += 1
             continue
         _print_summary(summary)
+    runner.close()
     if len(weeks) > 1:
         print(f"{len(weeks) - failures}/{len(weeks)} weeks loaded in {time.perf_counter() - started:.1f} s")
     return 1 if failures else 0
@@ -137,10 +138,15 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_airflow_setup(args: argparse.Namespace) -> int:
-    from ingest.orchestration import main_airflow_setup
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from ingest import orchestration
 
-    return main_airflow_setup()
+    entry = {
+        "airflow-setup": orchestration.main_airflow_setup,
+        "airflow": orchestration.main_airflow,
+        "airflow-env": orchestration.main_airflow_env,
+    }[args.command]
+    return entry(list(args.rest))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,8 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["start", "stop", "dsn", "env", "psql"])
     db.set_defaults(func=cmd_db)
 
-    setup = sub.add_parser("airflow-setup", help="migrate the Airflow metadata DB, create pools and connections")
-    setup.set_defaults(func=cmd_airflow_setup)
+    for name, text in (
+        ("airflow-setup", "migrate the Airflow metadata DB, create pools and connections, parse dbt"),
+        ("airflow", "run the airflow CLI with this project's Airflow environment (e.g. airflow dags list)"),
+        ("airflow-env", "print export lines of this project's Airflow environment"),
+    ):
+        command = sub.add_parser(name, help=text, add_help=name != "airflow")
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(func=cmd_airflow)
     return parser
 
 

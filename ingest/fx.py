@@ -77,11 +77,11 @@ def refresh_history(settings: Settings | None = None, url: str = ECB_HISTORY_URL
     """
     target = _refreshed_path(settings or get_settings())
     try:
-        with urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as response:
             payload = response.read()
     except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
         is_url_error = isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
-        reason = exc.reason if is_url_error else exc
+        reason = " ".join(str(exc.reason if is_url_error else exc).split())
         raise FxError(f"could not download ECB rates from {url}: {reason}") from exc
     try:
         _check_history(payload)

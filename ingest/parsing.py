@@ -51,8 +51,7 @@ SUPPORTED_CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "HKD
 # Active ISO 4217 codes plus the legacy ones found in the ECB history. A code from this list
 # written in a price is recognised as that currency (and, if unsupported, later rejected as
 # ``unknown_currency``); any other three-letter word makes the price unparseable.
-_ISO_4217 = frozenset(
-    """
+_ISO_4217_CODES = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
     BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
     GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
@@ -61,8 +60,8 @@ _ISO_4217 = frozenset(
     SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
     UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
     CYP EEK HRK LTL LVL MTL ROL SIT SKK TRL
-    """.split()
-)
+"""
+_ISO_4217 = frozenset(_ISO_4217_CODES.split())
 
 # Symbols and written-out forms, keyed by their upper-case form with whitespace removed.
 _SYMBOLS: dict[str, str] = {
@@ -92,10 +91,10 @@ _SYMBOLS: dict[str, str] = {
 }
 _TOKEN_CURRENCY: dict[str, str] = {**{code: code for code in _ISO_4217}, **_SYMBOLS}
 
-# A currency token as it may be written next to an amount (matched case-insensitively, after NFKC,
-# which folds the fullwidth ￥ and $ into ¥ and $). Prefixed dollars/yen may carry one space
+# A currency token as it may be written next to an amount (matched in the upper-cased text, after
+# NFKC, which folds the fullwidth ￥ and $ into ¥ and $). Prefixed dollars/yen may carry one space
 # ("US $12,500" is eBay's form). Longer alternatives come first so that HK$ is never read as $.
-_CURRENCY_TOKEN = r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC])\s?\$|(?:CN|JP)\s?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
+_CURRENCY_TOKEN = r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC]) ?\$|(?:CN|JP) ?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
 
 
 class PriceParse(NamedTuple):
@@ -121,22 +120,26 @@ class CurrencyParse(NamedTuple):
 _NO_PRICE = PriceParse(None, None, "no_price")
 _ON_REQUEST = PriceParse(None, None, "price_on_request")
 _UNPARSEABLE = PriceParse(None, None, "unparseable_price")
+_CONFLICT = PriceParse(None, None, "currency_conflict")
 
+# The number grammar of raw_listings.md, in one pass over the stripped, upper-cased text. The
+# integer part is either groups of three after a 1-3 digit head, all joined by one same thousands
+# separator ("." "," "'" "’" or a space; NFKC has turned U+00A0 and U+202F into spaces), or plain
+# digits. A "." or "," followed by one or two digits at the end is the decimal part. Anything else
+# (12,50,0 / 1.2.3 / 12..5 / 1234.5678 / two numbers / a minus sign / letters) does not match.
+# Atomic groups and possessive quantifiers keep the backtracking (and the time per call) small.
 _PRICE_RE = re.compile(
     rf"""
-    \s*
-    (?:(?P<pre>{_CURRENCY_TOKEN})\s*)?
-    (?P<num>[0-9](?:[0-9.,'’‘ ]*[0-9])?)       # digits and separators, ending with a digit
-    (?:\s?(?P<mult>[k万]))?                     # 12.5k, 76万
+    (?:(?=[^0-9])(?P<pre>{_CURRENCY_TOKEN})\s*)?         # the lookaheads skip the token fast
+    (?>(?P<int>[1-9][0-9]{{0,2}}(?P<tsep>[.,'’‘\ ])[0-9]{{3}}(?:(?P=tsep)[0-9]{{3}})*+(?![0-9])|[0-9]++))
+    (?:(?P<dsep>[.,])(?P<dec>[0-9]{{1,2}})(?![0-9]))?
+    (?:\s?(?P<mult>[K万]))?                     # 12.5k, 76万
     (?:[.,][-–—]{{1,2}})?                       # Swiss 12'500.- (and 12.500,-)
-    (?:\s*(?P<post>{_CURRENCY_TOKEN}))?
-    \s*
+    (?:\s*(?=.)(?P<post>{_CURRENCY_TOKEN}))?
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.VERBOSE,
 )
-_SEP_SPLIT = re.compile(r"([.,'’‘ ])")
-_SEP_KIND = {".": ".", ",": ",", "'": "'", "’": "'", "‘": "'", " ": " "}
-_MULTIPLIER = {"k": 1_000, "K": 1_000, "万": 10_000}
+_MULTIPLIER = {"K": 1_000, "万": 10_000}
 
 _ON_REQUEST_RE = re.compile(
     r"""
@@ -153,35 +156,6 @@ def _nfkc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
-def _parse_number(num: str) -> tuple[int, int] | None:
-    """``num`` (digits and separators) as (digits, decimals) per the contract's rules, or None."""
-    if num.isdigit():
-        return int(num), 0
-    parts = _SEP_SPLIT.split(num)
-    groups = parts[0::2]
-    seps = parts[1::2]
-    if "" in groups:  # two separators in a row
-        return None
-    decimals = ""
-    decimal_sep = None
-    # A "." or "," followed by one or two digits at the end is the decimal separator.
-    if seps[-1] in ".," and len(groups[-1]) <= 2:
-        decimal_sep = seps.pop()
-        decimals = groups.pop()
-    if seps:
-        # The rest are thousands separators: one kind, not the decimal one, groups of three.
-        kinds = {_SEP_KIND[s] for s in seps}
-        if len(kinds) != 1 or decimal_sep in kinds:
-            return None
-        head = groups[0]
-        if len(head) > 3 or head[0] == "0":
-            return None
-        for group in groups[1:]:
-            if len(group) != 3:
-                return None
-    return int("".join(groups) + decimals), len(decimals)
-
-
 def parse_price(text: str | None) -> PriceParse:
     """Parse a free-text asking price (every form of the ``price`` column in raw_listings.md).
 
@@ -196,34 +170,34 @@ def parse_price(text: str | None) -> PriceParse:
     text = _nfkc(text).strip()
     if not text:
         return _NO_PRICE
-    match = _PRICE_RE.fullmatch(text)
+    match = _PRICE_RE.fullmatch(text.upper())
     if match is None:
         return _ON_REQUEST if _ON_REQUEST_RE.search(text) else _UNPARSEABLE
-    pre, num, mult, post = match.group("pre", "num", "mult", "post")
-    parsed = _parse_number(num)
-    if parsed is None:
-        return _UNPARSEABLE
-    digits, scale = parsed
+    pre, integer, tsep, dsep, decimals, mult, post = match.group(
+        "pre", "int", "tsep", "dsep", "dec", "mult", "post"
+    )
+    if tsep is not None:
+        if tsep == dsep:  # 1.234.56
+            return _UNPARSEABLE
+        integer = integer.replace(tsep, "")
+    digits = int(integer + decimals) if decimals else int(integer)
     if mult is not None:
         digits *= _MULTIPLIER[mult]
-    amount = digits / 10**scale if scale else float(digits)
+    # Integer arithmetic then one division: the float nearest to the exact decimal amount.
+    amount = digits / 10 ** len(decimals) if decimals else float(digits)
     currency = None
     if pre is not None:
-        currency = _TOKEN_CURRENCY.get(_token_key(pre))
+        currency = _TOKEN_CURRENCY.get(pre.replace(" ", ""))
         if currency is None:
             return _UNPARSEABLE
     if post is not None:
-        other = _TOKEN_CURRENCY.get(_token_key(post))
+        other = _TOKEN_CURRENCY.get(post.replace(" ", ""))
         if other is None:
             return _UNPARSEABLE
         if currency is not None and other != currency:
-            return PriceParse(None, None, "currency_conflict")
+            return _CONFLICT
         currency = other
     return PriceParse(amount, currency, None)
-
-
-def _token_key(token: str) -> str:
-    return token.upper().replace(" ", "")
 
 
 def parse_currency(text: str | None) -> CurrencyParse:
@@ -337,7 +311,7 @@ def parse_condition(text: str | None) -> str:
 # Brand, reference, model names
 # --------------------------------------------------------------------------------------------------
 
-_BRAND_PUNCTUATION = str.maketrans({c: " " for c in ".,-‐‑–—'’‘`´"} | {"&": " & "})
+_BRAND_PUNCTUATION = str.maketrans(dict.fromkeys(".,-‐‑–—'’‘`´", " ") | {"&": " & "})
 
 
 def brand_key(text: str | None) -> str:
@@ -403,11 +377,15 @@ def clean_model_name(text: str | None) -> str | None:
 # Timestamps (vectorised)
 # --------------------------------------------------------------------------------------------------
 
-UTC_MICROS = pa.timestamp("us", tz="UTC")
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
 
-# The forms pyarrow's ISO-8601 cast reads directly: naive (cast as wall-clock UTC) and zoned. Field
-# ranges are checked here; only a day past the end of its month (2026-02-30) is left to the cast.
-_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+# The forms pyarrow's ISO-8601 cast reads directly: naive (cast as wall-clock UTC) and zoned. The
+# regexes check every field's range, calendar included (2026-02-30, 2025-02-29 do not match), because
+# a failing pyarrow cast is slow (it parses every element before raising).
+_DATE = (
+    r"(?:\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+)
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
 _NAIVE_RE = rf"^{_DATE}(?:[T ]{_TIME})?$"
 _ZONED_RE = rf"^{_DATE}[T ]{_TIME}(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)$"
@@ -418,11 +396,12 @@ _TS_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\s*(?:[Zz]|UTC|GMT)$", "Z"),
     (r"\s+([+-]\d{2}(?::?\d{2})?)$", r"\1"),
 )
-_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _FALLBACK_CHUNK = 8192
 
 
-def parse_timestamps(values: pa.Array | pa.ChunkedArray | pd.Series | Sequence[str | None]) -> pa.TimestampArray:
+def parse_timestamps(
+    values: pa.Array | pa.ChunkedArray | pd.Series | Sequence[str | None],
+) -> pa.TimestampArray:
     """Parse ISO-8601 timestamps to ``timestamp[us, tz=UTC]``, vectorised; null when unparseable.
 
     Accepted: ``2026-11-14`` (midnight UTC), ``2026-11-14T22:03:11Z``, ``2026-11-14 22:03:11+01:00``
@@ -446,8 +425,8 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray | pd.Series | Sequence[s
         zoned = pc.replace_with_mask(zoned, odd, pc.match_substring_regex(fixed, _ZONED_RE))
     null_str = pa.scalar(None, pa.string())
     from_naive = _cast_or_fallback(pc.if_else(naive, trimmed, null_str), pa.timestamp("us"))
-    from_zoned = _cast_or_fallback(pc.if_else(zoned, trimmed, null_str), UTC_MICROS)
-    return pc.if_else(naive, pc.cast(from_naive, UTC_MICROS), from_zoned)
+    from_zoned = _cast_or_fallback(pc.if_else(zoned, trimmed, null_str), _UTC_MICROS)
+    return pc.if_else(naive, pc.cast(from_naive, _UTC_MICROS), from_zoned)
 
 
 def _as_string_array(values: Any) -> pa.Array:
@@ -465,17 +444,12 @@ def _as_string_array(values: Any) -> pa.Array:
 
 
 def _cast_or_fallback(strings: pa.Array, target: pa.DataType) -> pa.Array:
-    """Cast shape-checked strings; impossible days of month become null first if the cast fails."""
+    """Cast shape-checked strings; should pyarrow still refuse one, redo chunk by chunk, the failing
+    chunks element by element (a safety net: the regexes already rule out every known failure)."""
     try:
         return pc.cast(strings, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    strings = pc.if_else(_day_exists(strings), strings, pa.scalar(None, pa.string()))
-    try:
-        return pc.cast(strings, target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    # Last resort (not expected): chunk by chunk, the failing chunks element by element.
     pieces = []
     for start in range(0, len(strings), _FALLBACK_CHUNK):
         chunk = strings.slice(start, _FALLBACK_CHUNK)
@@ -484,20 +458,6 @@ def _cast_or_fallback(strings: pa.Array, target: pa.DataType) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pieces.append(pa.array([_python_timestamp(v, target.tz) for v in chunk.to_pylist()], target))
     return pa.concat_arrays(pieces)
-
-
-def _day_exists(strings: pa.Array) -> pa.Array:
-    """For strings starting ``YYYY-MM-DD`` (valid month, day 01-31): is the day in its month?"""
-    filled = pc.fill_null(strings, "2000-01-01")
-
-    def field(start: int, stop: int) -> np.ndarray:
-        part = pc.utf8_slice_codeunits(filled, start, stop)
-        return pc.cast(part, pa.int64()).to_numpy(zero_copy_only=False)
-
-    year, month, day = field(0, 4), field(5, 7), field(8, 10)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    last_day = _DAYS_IN_MONTH[month] + ((month == 2) & leap)
-    return pa.array(day <= last_day)
 
 
 def _python_timestamp(value: str | None, tz: str | None) -> datetime | None:
@@ -539,7 +499,8 @@ def map_unique(
             codes = indices.to_numpy(zero_copy_only=False).astype(np.intp)
     else:
         codes, unique_values = pd.factorize(
-            values if isinstance(values, pd.Series) else np.asarray(values, dtype=object), use_na_sentinel=True
+            values if isinstance(values, pd.Series) else np.asarray(values, dtype=object),
+            use_na_sentinel=True,
         )
         uniques = list(unique_values)
         codes = codes.astype(np.intp, copy=False)

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,6 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "IngestError",
     "WeekPlan",
+    "WeekRunner",
     "discover_weeks",
     "load_week",
     "market_week_of",
@@ -340,8 +340,79 @@ def _warm_validation() -> None:
     import great_expectations  # noqa: F401 - imported early so validation does not wait for it
 
 
-def _validate_in_worker(plan: dict[str, Any], merge_result: dict[str, Any]) -> dict[str, Any]:
-    return validate_week(plan, merge_result)
+def _validate_in_worker(plan: dict[str, Any], merge_result: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    return validate_week(plan, merge_result, settings)
+
+
+class WeekRunner:
+    """Runs whole weeks in this process, with worker pools kept across weeks (backfills).
+
+    Chunks run in a process pool; validation runs in its own process that imports
+    Great Expectations while the chunks are being cleaned.
+    """
+
+    def __init__(self, settings: Settings | None = None, workers: int = 2) -> None:
+        import multiprocessing as mp
+
+        self.settings = settings or get_settings()
+        context = mp.get_context("forkserver")
+        self._validator = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_validation)
+        self._warm: Future = self._validator.submit(time.sleep, 0)
+        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+
+    def __enter__(self) -> WeekRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+        self._validator.shutdown(cancel_futures=True)
+
+    def run(self, source: str, week: date, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Ingest one market week end to end. Returns the ledger summary."""
+        say = progress or (lambda _msg: None)
+        started = time.perf_counter()
+        plan = plan_week(source, week, self.settings)
+        plan_dict = plan.to_dict()
+        n_chunks = len(plan.chunk_indexes)
+        say(f"week {week}: {len(plan.files)} files in {n_chunks} chunks "
+            f"(scrape dates {', '.join(map(str, plan.scrape_dates))})")
+        timings: dict[str, float] = {}
+        futures = [self._pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
+        results = []
+        rows = files_done = 0
+        for done, future in enumerate(futures, 1):
+            result = future.result()
+            results.append(result)
+            rows += result["rows_read"]
+            files_done += len(result["files"])
+            elapsed = time.perf_counter() - started
+            say(f"  chunk {done}/{n_chunks}: files {files_done}/{len(plan.files)}, rows {rows:,} "
+                f"({rows / max(elapsed, 1e-9):,.0f} rows/s)")
+        timings["chunks_s"] = time.perf_counter() - started
+        t = time.perf_counter()
+        merged = merge_week(plan_dict, results)
+        timings["merge_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self._warm.result()
+        validation = self._validator.submit(_validate_in_worker, plan_dict, merged, self.settings).result()
+        timings["validate_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        summary = load_week(plan_dict, merged, validation, self.settings)
+        timings["load_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - started
+        summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
+        summary["rows_per_second"] = round(summary["rows_read"] / max(timings["total_s"], 1e-9))
+        summary["run_id"] = plan.run_id
+        summary["staging_uri"] = plan.week_uri
+        summary["rejected_files"] = [
+            {"file": f["source_file"], "reason": f["reason"], "detail": f["detail"]}
+            for f in merged["files"]
+            if f["status"] == "rejected"
+        ]
+        return summary
 
 
 def run_week(
@@ -351,57 +422,11 @@ def run_week(
     progress: Callable[[str], None] | None = None,
     workers: int = 2,
 ) -> dict[str, Any]:
-    """Ingest one market week end to end (the CLI and backfill path). Returns the ledger summary."""
-    settings = settings or get_settings()
-    say = progress or (lambda _msg: None)
-    started = time.perf_counter()
-    plan = plan_week(source, week, settings)
-    plan_dict = plan.to_dict()
-    n_chunks = len(plan.chunk_indexes)
-    say(f"week {week}: {len(plan.files)} files in {n_chunks} chunks from {', '.join(map(str, plan.scrape_dates))}")
-    timings: dict[str, float] = {}
-    import multiprocessing as mp
-
-    context = mp.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_validation) as validator, \
-            ProcessPoolExecutor(max_workers=max(1, min(workers, n_chunks)), mp_context=context) as pool:
-        warm: Future = validator.submit(time.sleep, 0)
-        futures = [pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
-        results = []
-        rows = 0
-        for done, future in enumerate(futures, 1):
-            result = future.result()
-            results.append(result)
-            rows += result["rows_read"]
-            elapsed = time.perf_counter() - started
-            say(f"  chunk {done}/{n_chunks}: files {sum(len(plan.chunk(i)) for i in range(done))}/"
-                f"{len(plan.files)}, rows {rows:,} ({rows / max(elapsed, 1e-9):,.0f} rows/s)")
-        timings["chunks_s"] = time.perf_counter() - started
-        t = time.perf_counter()
-        merged = merge_week(plan_dict, results)
-        timings["merge_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        warm.result()
-        validation = validator.submit(_validate_in_worker, plan_dict, merged).result()
-        timings["validate_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    summary = load_week(plan_dict, merged, validation, settings)
-    timings["load_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - started
-    summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
-    summary["rows_per_second"] = round(summary["rows_read"] / max(timings["total_s"], 1e-9))
-    summary["run_id"] = plan.run_id
-    summary["staging_uri"] = plan.week_uri
-    summary["rejected_files"] = [
-        {"file": f["source_file"], "reason": f["reason"], "detail": f["detail"]}
-        for f in merged["files"] if f["status"] == "rejected"
-    ]
-    return summary
+    """Ingest one market week end to end in this process (the CLI path). Returns the ledger summary."""
+    with WeekRunner(settings, workers) as runner:
+        return runner.run(source, week, progress)
 
 
 def to_json(value: Any) -> str:
     return json.dumps(value, default=str, indent=2)
 
-
-def _unused() -> None:  # keep numpy imported for type checkers of downstream code
-    np.zeros(0)

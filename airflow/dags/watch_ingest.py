@@ -64,17 +64,20 @@ def watch_ingest() -> None:
     All logic lives in `ingest.pipeline`; this file only wires it.
     """
 
-    @task(multiple_outputs=True)
-    def plan(**context: Any) -> dict[str, Any]:
-        """Which files of the week to read, in which chunks."""
+    @task
+    def plan(**context: Any) -> list[int]:
+        """Which files of the week to read, in which chunks.
+
+        Returns the chunk indexes (what the chunk tasks are mapped over); the plan
+        itself goes to XCom under the key ``plan`` for the later tasks.
+        """
         from ingest.orchestration import week_to_process
         from ingest.pipeline import plan_week
         from ingest.settings import get_settings
 
-        week = week_to_process(context)
-        week_plan = plan_week(get_settings().raw_root, week)
-        return {"plan": week_plan.to_dict(), "chunk_indexes": list(week_plan.chunk_indexes),
-                "market_week": week.isoformat()}
+        week_plan = plan_week(get_settings().raw_root, week_to_process(context))
+        context["ti"].xcom_push(key="plan", value=week_plan.to_dict())
+        return list(week_plan.chunk_indexes)
 
     @task(pool="ingest_chunks_pool")
     def process_chunk(plan: dict[str, Any], chunk_index: int) -> dict[str, Any]:
@@ -116,14 +119,13 @@ def watch_ingest() -> None:
         }
         return summary
 
-    planned = plan()
+    chunk_indexes = plan()
+    week_plan = chunk_indexes["plan"]  # the XCom the plan task pushed under the key "plan"
     with TaskGroup(group_id="chunks", tooltip="one mapped task per chunk of files"):
-        chunk_results = process_chunk.partial(plan=planned["plan"]).expand(
-            chunk_index=planned["chunk_indexes"]
-        )
-    merged = merge(planned["plan"], chunk_results)
-    validated = validate(planned["plan"], merged)
-    load(planned["plan"], merged, validated)
+        chunk_results = process_chunk.partial(plan=week_plan).expand(chunk_index=chunk_indexes)
+    merged = merge(week_plan, chunk_results)
+    validated = validate(week_plan, merged)
+    load(week_plan, merged, validated)
 
 
 watch_ingest()

@@ -1,0 +1,14 @@
+{% macro incremental_week_filter(lookback_weeks=0, column='market_week') %}
+    {#-
+        A where-clause predicate on the market week: `true` on a full build,
+        else `<column> >= '<recompute_from_week() - lookback_weeks>'::date`
+        (a literal, so PostgreSQL prunes raw.listings partitions at plan time).
+    -#}
+    {%- set start = recompute_from_week() -%}
+    {%- if start is none -%}
+        true
+    {%- else -%}
+        {%- set since = modules.datetime.date.fromisoformat(start) - modules.datetime.timedelta(weeks=lookback_weeks) -%}
+        {{ column }} >= '{{ since.isoformat() }}'::date
+    {%- endif -%}
+{% endmacro %}

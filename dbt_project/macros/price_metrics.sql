@@ -1,0 +1,71 @@
+{% macro price_metrics(key_columns, group_weeks) %}
+    {#-
+        Weekly price metrics of one aggregation level from its weekly
+        aggregate: counts, median, 30-day market price and its changes.
+        Output weeks >= recompute_from_week(); inputs read from 56 weeks
+        earlier (change_1y at t needs the market price at t - 52 weeks, which
+        averages medians back to t - 56 weeks).
+        Ratios are computed from the unrounded medians and market prices.
+    -#}
+    {%- set keys = key_columns | join(', ') %}
+with
+
+group_weeks as (
+
+    select * from {{ group_weeks }}
+    where {{ incremental_week_filter(lookback_weeks=56) }}
+
+),
+
+market_prices as (
+
+    select
+        {{ keys }},
+        market_week,
+        n_listings,
+        n_priced,
+        median_price_usd,
+        -- mean of the medians of the weeks in [t - 28 days, t]; weeks
+        -- without data, or whose listings are all outliers, are skipped
+        avg(median_price_usd) {{ market_week_window(key_columns, 28) }} as market_price_usd
+
+    from group_weeks
+
+),
+
+earlier_market_prices as (
+
+    select
+        *,
+        {%- for suffix, weeks in metric_horizons() %}
+        -- the market price exactly {{ weeks }} week(s) earlier; null when the group had no row then
+        first_value(market_price_usd) {{ market_week_window(key_columns, weeks * 7, weeks * 7) }}
+            as market_price_usd_{{ suffix }}_earlier
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+
+    from market_prices
+
+),
+
+final as (
+
+    select
+        {{ keys }},
+        market_week,
+        n_listings,
+        n_priced,
+        {{ to_usd('median_price_usd') }} as median_price_usd,
+        {{ to_usd('market_price_usd') }} as market_price_usd,
+        {%- for suffix, weeks in metric_horizons() %}
+        {{ to_ratio('market_price_usd / market_price_usd_' ~ suffix ~ '_earlier - 1') }} as change_{{ suffix }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+
+    from earlier_market_prices
+    where {{ incremental_week_filter() }}
+
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,76 @@
+{% macro volatility_metrics(key_columns, group_weeks) %}
+    {#-
+        Weekly volatility and annualised growth of one aggregation level from
+        its weekly aggregate. Output weeks >= recompute_from_week(); inputs
+        read from 56 weeks earlier (growth_1y needs the market price at
+        t - 52 weeks; volatility_1y needs medians back to t - 52 weeks).
+    -#}
+    {%- set keys = key_columns | join(', ') %}
+with
+
+group_weeks as (
+
+    select * from {{ group_weeks }}
+    where {{ incremental_week_filter(lookback_weeks=56) }}
+
+),
+
+weekly_returns as (
+
+    select
+        {{ keys }},
+        market_week,
+        avg(median_price_usd) {{ market_week_window(key_columns, 28) }} as market_price_usd,
+        -- r(t) = ln(median(t) / median(t - 1 week)); null unless both weeks have a median
+        ln(
+            median_price_usd
+            / first_value(median_price_usd) {{ market_week_window(key_columns, 7, 7) }}
+        ) as weekly_log_return
+
+    from group_weeks
+
+),
+
+trailing_returns as (
+
+    select
+        {{ keys }},
+        market_week,
+        {%- for suffix, weeks in metric_horizons() if weeks > 1 %}
+        -- returns of the weeks w in (t - {{ weeks }} weeks, t]
+        count(weekly_log_return) {{ market_week_window(key_columns, weeks * 7 - 1) }} as n_returns_{{ suffix }},
+        stddev_samp(weekly_log_return) {{ market_week_window(key_columns, weeks * 7 - 1) }}
+            as stddev_return_{{ suffix }},
+        market_price_usd
+        / first_value(market_price_usd) {{ market_week_window(key_columns, weeks * 7, weeks * 7) }}
+            as market_price_ratio_{{ suffix }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+
+    from weekly_returns
+
+),
+
+final as (
+
+    select
+        {{ keys }},
+        market_week,
+        {%- for suffix, weeks in metric_horizons() if weeks > 1 %}
+        case
+            when n_returns_{{ suffix }} >= {{ [3, (weeks / 2) | round(0, 'ceil') | int] | max }}
+                then {{ to_ratio('stddev_return_' ~ suffix ~ ' * sqrt(52)') }}
+        end as volatility_{{ suffix }},
+        {%- endfor %}
+        {%- for suffix, weeks in metric_horizons() if weeks > 1 %}
+        {{ to_ratio('power(market_price_ratio_' ~ suffix ~ ', 52.0 / ' ~ weeks ~ ') - 1') }} as growth_{{ suffix }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+
+    from trailing_returns
+    where {{ incremental_week_filter() }}
+
+)
+
+select * from final
+{%- endmacro %}

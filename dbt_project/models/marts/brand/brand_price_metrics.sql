@@ -1,0 +1,4 @@
+{{ price_metrics(
+    key_columns=['brand'],
+    group_weeks=ref('int_brand_weeks_aggregated'),
+) }}

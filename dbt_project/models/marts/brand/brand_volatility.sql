@@ -1,0 +1,4 @@
+{{ volatility_metrics(
+    key_columns=['brand'],
+    group_weeks=ref('int_brand_weeks_aggregated'),
+) }}

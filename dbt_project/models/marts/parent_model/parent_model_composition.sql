@@ -1,0 +1,4 @@
+{{ composition_metrics(
+    key_columns=['brand', 'parent_model'],
+    group_weeks=ref('int_parent_model_weeks_aggregated'),
+) }}

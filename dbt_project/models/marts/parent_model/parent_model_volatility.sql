@@ -1,0 +1,4 @@
+{{ volatility_metrics(
+    key_columns=['brand', 'parent_model'],
+    group_weeks=ref('int_parent_model_weeks_aggregated'),
+) }}

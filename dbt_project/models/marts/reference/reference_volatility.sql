@@ -1,0 +1,4 @@
+{{ volatility_metrics(
+    key_columns=['brand', 'reference_number'],
+    group_weeks=ref('int_reference_weeks_aggregated'),
+) }}

@@ -1,0 +1,4 @@
+{{ volatility_metrics(
+    key_columns=['brand', 'specific_model'],
+    group_weeks=ref('int_specific_model_weeks_aggregated'),
+) }}

@@ -1,0 +1,256 @@
+"""The ingest end to end on hand-made scrape folders, against a real PostgreSQL.
+
+Covers every quarantine reason, the whole-file faults, the dedup rule, the
+outlier rule, physical line numbers, an idempotent rerun, the atomic replace
+under a simulated failure, the ledger's reconciliation and the CLI contract.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.pipeline import IngestError, WeekPlan, load_week, merge_week, plan_week, process_chunk, run_week
+from ingest.settings import get_settings
+from ingest.validation import ValidationFailed, validate_listings
+
+WEEK = date(2026, 11, 16)  # Monday; the scrape finished on Saturday 2026-11-21
+HEADER = "listing_id,source,scraped_at,brand,reference_number,price,currency,condition"
+
+GOOD_ROWS = [
+    # id, source, scraped_at, brand, reference, price, currency, condition
+    ("G1", "chrono24.com", "2026-11-21T10:00:00Z", "Rolex", "126610LN", "12,500", "USD", "Very good"),
+    ("G2", "chrono24.com", "2026-11-21 10:00:00+01:00", "ROLEX ", "126610 LN", "€ 9.800", "", "Unworn"),
+    ("G3", "chrono24.com", "2026-11-21", "rolex", "Ref. 126610LN", "CHF 12’500.00", "CHF", "New"),
+    ("G4", "chrono24.com", "2026-11-21", "Rolex", "126610-LN", "12'500.-", "Fr.", "Good"),
+    ("G5", "chrono24.com", "2026-11-21", "Patek", "5711/1A-010", "1.234.500,00 ¥", "JPY", "Like new"),
+    ("G6", "chrono24.com", "2026-11-21", "Patek Philippe", "5711/1A-010", "76万円", "", "Mint"),
+    ("G7", "chrono24.com", "2026-11-21", "PP", "5711/1A-010", "$120k", "", "Used"),
+]
+BAD_ROWS = {
+    "missing_listing_id": ("", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12500", "USD", "New"),
+    "missing_brand": ("B2", "chrono24.com", "2026-11-21", "  ", "126610LN", "12500", "USD", "New"),
+    "missing_reference": ("B3", "chrono24.com", "2026-11-21", "Rolex", "", "12500", "USD", "New"),
+    "bad_timestamp": ("B4", "chrono24.com", "2026-10-01T10:00:00Z", "Rolex", "126610LN", "12500", "USD", "New"),
+    "no_price": ("B5", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "", "USD", "New"),
+    "price_on_request": ("B6", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "Price on request", "USD", ""),
+    "unparseable_price": ("B7", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12,50,0", "USD", "New"),
+    "unknown_currency": ("B8", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12500", "BTC", "New"),
+    "currency_conflict": ("B9", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "€ 9.800", "USD", "New"),
+    "price_out_of_bounds": ("B10", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12", "USD", "New"),
+}
+
+
+def _csv_line(row: tuple[str, ...]) -> str:
+    return ",".join(f'"{v}"' if ("," in v or '"' in v) else v for v in row)
+
+
+def write_week(root: Path) -> Path:
+    folder = root / "scrape_date=2026-11-21"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [HEADER] + [_csv_line(r) for r in GOOD_ROWS] + [_csv_line(r) for r in BAD_ROWS.values()]
+    # a BOM, a shuffled/space-padded header with an unknown extra column, a quoted newline
+    (folder / "chrono24-1.csv").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "ebay.csv").write_text(
+        " Price , CURRENCY,listing_id,source,scraped_at,brand,reference_number,condition,title,extra\n"
+        '13000,USD,E1,ebay.com,2026-11-21,Rolex,126610LN,Good,"two\nlines, ""quoted""",x\n'
+        "13100,USD,E2,ebay.com,2026-11-21,Rolex,126610LN,Good,plain,x\n"
+        # E1 again with an older scraped_at in the same file: the earlier row wins (latest scraped_at)
+        "13200,USD,E1,ebay.com,2026-11-20,Rolex,126610LN,Good,older,x\n",
+        encoding="utf-8",
+    )
+    # the same ebay listing E2 in a second part, later scraped_at: this copy wins
+    (folder / "ebay-2.csv").write_text(
+        "listing_id,source,scraped_at,brand,reference_number,price,currency,condition\n"
+        "E2,ebay.com,2026-11-21T23:00:00Z,Rolex,126610LN,13150,USD,Good\n",
+        encoding="utf-8",
+    )
+    (folder / "watchuseek.csv").write_text("listing_id,source,scraped_at,brand,price,currency,condition\n"
+                                           "W1,watchuseek.com,2026-11-21,Rolex,9000,USD,Good\n")
+    (folder / "broken.csv").write_text(HEADER + '\nX1,broken.com,2026-11-21,Rolex,126610LN,"12500,USD,New\n')
+    (folder / "empty.csv").write_text("")
+    (folder / "header-only.csv").write_text(HEADER + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def loaded(warehouse_env: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    raw = write_week(tmp_path_factory.mktemp("raw"))
+    summary = run_week(str(raw), WEEK, get_settings())
+    return {"raw": raw, "summary": summary, "dsn": warehouse_env}
+
+
+def _rows(dsn: str, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_every_quarantine_reason_once(loaded: dict) -> None:
+    rows = _rows(loaded["dsn"], "select reason, line, listing_id from raw.quarantine where line is not null")
+    by_reason = {reason: (line, lid) for reason, line, lid in rows}
+    assert set(by_reason) == set(BAD_ROWS)
+    first_bad_line = 2 + len(GOOD_ROWS)
+    for offset, reason in enumerate(BAD_ROWS):
+        assert by_reason[reason][0] == first_bad_line + offset
+
+
+def test_whole_file_faults(loaded: dict) -> None:
+    files = dict(
+        (name, (status, reason, detail))
+        for name, status, reason, detail in _rows(
+            loaded["dsn"], "select source_file, status, reason, detail from raw.ingest_files"
+        )
+    )
+    assert files["scrape_date=2026-11-21/watchuseek.csv"][:2] == ("rejected", "missing_required_columns")
+    assert "reference_number" in files["scrape_date=2026-11-21/watchuseek.csv"][2]
+    assert files["scrape_date=2026-11-21/broken.csv"][:2] == ("rejected", "malformed_csv")
+    assert files["scrape_date=2026-11-21/empty.csv"][0] == "empty"
+    assert files["scrape_date=2026-11-21/header-only.csv"][0] == "empty"
+    file_level = _rows(loaded["dsn"], "select source_file, reason from raw.quarantine where line is null")
+    assert sorted(file_level) == [
+        ("scrape_date=2026-11-21/broken.csv", "malformed_csv"),
+        ("scrape_date=2026-11-21/watchuseek.csv", "missing_required_columns"),
+    ]
+
+
+def test_ledger_reconciles(loaded: dict) -> None:
+    s = loaded["summary"]
+    assert s["rows_read"] == len(GOOD_ROWS) + len(BAD_ROWS) + 3 + 1
+    assert s["rows_duplicate"] == 2
+    assert s["rows_loaded"] == len(GOOD_ROWS) + 2
+    assert s["rows_quarantined"] == len(BAD_ROWS)
+    assert s["rows_read"] == s["rows_loaded"] + s["rows_quarantined"] + s["rows_duplicate"]
+    ledger = _rows(loaded["dsn"], "select status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
+                                  "files_total, files_rejected, files_empty from raw.ingest_runs")
+    assert ledger == [("succeeded", s["rows_read"], s["rows_loaded"], len(BAD_ROWS), 2, 7, 2, 2)]
+
+
+def test_cleaned_values(loaded: dict) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in _rows(
+            loaded["dsn"],
+            "select listing_id, brand, reference_number, currency, price_local::float, price_usd::float, "
+            "condition, parent_model, model_resolved_from, usd_per_unit from raw.listings",
+        )
+    }
+    assert rows["G1"][:5] == ("Rolex", "126610LN", "USD", 12500.0, 12500.0)
+    assert rows["G2"][2:4] == ("EUR", 9800.0) and rows["G2"][5] == "unworn"
+    assert math.isclose(rows["G2"][4], round(9800 * rows["G2"][8], 2))
+    assert rows["G3"][2:4] == ("CHF", 12500.0) and rows["G3"][5] == "new"
+    assert rows["G4"][2:4] == ("CHF", 12500.0) and rows["G4"][5] == "good"
+    assert rows["G5"][:4] == ("Patek Philippe", "5711/1A010", "JPY", 1234500.0)
+    assert rows["G6"][2:4] == ("JPY", 760000.0) and rows["G6"][5] == "unworn"
+    assert rows["G7"][2:4] == ("USD", 120000.0) and rows["G7"][5] == "preowned_unspecified"
+    assert rows["G1"][6:8] == ("Submariner", "catalog")
+
+
+def test_dedup_keeps_latest_then_lowest_file_line(loaded: dict) -> None:
+    rows = dict(_rows(loaded["dsn"], "select listing_id, price_local::float from raw.listings "
+                                     "where source = 'ebay.com'"))
+    assert rows == {"E1": 13000.0, "E2": 13150.0}
+
+
+def test_physical_line_numbers_count_quoted_newlines(loaded: dict) -> None:
+    lines = dict(_rows(loaded["dsn"], "select listing_id, source_line from raw.listings where source = 'ebay.com' "
+                                      "and source_file like '%%ebay.csv'"))
+    assert lines == {"E1": 2}  # E2 (line 4 of ebay.csv) lost to its later copy in ebay-2.csv
+    older = _rows(loaded["dsn"], "select line from raw.quarantine where listing_id = 'E1'")
+    assert older == []  # duplicates are counted, not quarantined
+    q = _rows(loaded["dsn"], "select listing_id, source_line, title from raw.listings where listing_id = 'E1'")
+    assert q[0][2] == 'two\nlines, "quoted"'
+
+
+def test_outliers_flagged_within_reference_week(loaded: dict) -> None:
+    flags = dict(_rows(loaded["dsn"], "select listing_id, is_outlier from raw.listings "
+                                      "where reference_number = '126610LN'"))
+    # 8 Rolex listings around $12.5k-13k: none is an outlier
+    assert not any(flags.values())
+    patek = dict(_rows(loaded["dsn"], "select listing_id, is_outlier from raw.listings "
+                                      "where reference_number = '5711/1A010'"))
+    assert len(patek) == 3 and not any(patek.values())  # n < 4: never flagged
+
+
+def test_idempotent_rerun(loaded: dict) -> None:
+    query = "select * from raw.listings order by source, listing_id"
+    before = [r[:-1] for r in _rows(loaded["dsn"], query)]  # all but ingest_run_id
+    run_week(str(loaded["raw"]), WEEK, get_settings())
+    after = [r[:-1] for r in _rows(loaded["dsn"], query)]
+    assert before == after
+    assert _rows(loaded["dsn"], "select count(*) from raw.quarantine")[0][0] == len(BAD_ROWS) + 2
+    partitions = _rows(loaded["dsn"], "select count(*) from pg_inherits where inhparent = 'raw.listings'::regclass")
+    assert partitions == [(1,)]
+
+
+def test_crash_mid_load_keeps_previous_state(loaded: dict, tmp_path: Path) -> None:
+    before = _rows(loaded["dsn"], "select listing_id, price_usd from raw.listings order by 1")
+    raw = tmp_path / "raw"
+    folder = raw / "scrape_date=2026-11-21"
+    folder.mkdir(parents=True)
+    (folder / "only.csv").write_text(HEADER + "\nN1,new.com,2026-11-21,Rolex,126610LN,14000,USD,New\n")
+    settings = get_settings()
+    plan = plan_week(str(raw), WEEK, settings)
+    merged = merge_week(plan.to_dict(), [process_chunk(plan.to_dict(), 0)])
+
+    def crash(_cur: object) -> None:
+        raise RuntimeError("simulated crash before commit")
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        load_week(plan, merged, {"success": True}, settings, before_commit=crash)
+    assert _rows(loaded["dsn"], "select listing_id, price_usd from raw.listings order by 1") == before
+    status = _rows(loaded["dsn"], "select status, error from raw.ingest_runs where run_id = %s", plan.run_id)
+    assert status[0][0] == "failed" and "simulated crash" in status[0][1]
+
+
+def test_plan_round_trips_through_json(loaded: dict) -> None:
+    plan = plan_week(str(loaded["raw"]), WEEK, get_settings(), chunk_files=2)
+    assert plan.chunk_indexes == [0, 1, 2, 3]
+    assert WeekPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_plan_rejects_non_monday_and_missing_week(loaded: dict) -> None:
+    with pytest.raises(IngestError, match="Monday"):
+        plan_week(str(loaded["raw"]), date(2026, 11, 18))
+    with pytest.raises(IngestError, match="no scrape_date"):
+        plan_week(str(loaded["raw"]), date(2026, 11, 9))
+
+
+def test_validation_names_failed_expectations() -> None:
+    import pandas as pd
+
+    from ingest.warehouse import LISTING_COLUMNS
+
+    columns = [n for n, _ in LISTING_COLUMNS]
+    row = {c: None for c in columns} | {
+        "market_week": "2026-11-16", "source": "a.com", "listing_id": "1", "scraped_at": pd.Timestamp("2026-11-21"),
+        "brand": "Rolex", "reference_number": "X", "condition": "new", "currency": "USD", "price_local": 50.0,
+        "price_usd": 50.0, "is_outlier": False,
+    }
+    frame = pd.DataFrame([row, row | {"listing_id": "2", "currency": "XXX", "price_usd": 500.0}])
+    with pytest.raises(ValidationFailed) as err:
+        validate_listings(frame, columns, "2026-11-16", 1, 10)
+    failed = {f["expectation"] for f in err.value.report["failed"]}
+    assert failed == {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
+    text = str(err.value)
+    assert "price_usd" in text and "'listing_id': '1'" in text
+
+
+def test_cli_contract(loaded: dict, tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    ok = cli("run", "--source", str(loaded["raw"]), "--week", WEEK.isoformat(), "--quiet")
+    assert ok.returncode == 0, ok.stderr
+    assert "read = loaded + quarantined + duplicates" in ok.stdout
+    assert "rejected file scrape_date=2026-11-21/watchuseek.csv: missing_required_columns" in ok.stdout
+    bad = cli("run", "--source", str(loaded["raw"]), "--week", "2026-11-18")
+    assert bad.returncode != 0 and "Monday" in bad.stderr
+    missing = cli("run", "--source", str(tmp_path / "nowhere"), "--all")
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
