@@ -33,12 +33,25 @@ class Reference:
 #: Canonical brand -> the raw spellings seen in listings (the canonical form first).
 BRANDS: dict[str, tuple[str, ...]] = {
     "Rolex": ("Rolex", "ROLEX", "rolex", "Rolex SA"),
-    "Patek Philippe": ("Patek Philippe", "Patek", "PP", "patek philippe", "PATEK PHILIPPE", "Patek Philippe & Co."),
+    "Patek Philippe": (
+        "Patek Philippe",
+        "Patek",
+        "PP",
+        "patek philippe",
+        "PATEK PHILIPPE",
+        "Patek Philippe & Co.",
+    ),
     "Audemars Piguet": ("Audemars Piguet", "Audemars", "AP", "audemars piguet", "AUDEMARS PIGUET"),
     "Omega": ("Omega", "OMEGA", "omega"),
     "Tudor": ("Tudor", "TUDOR", "tudor"),
     "Cartier": ("Cartier", "CARTIER", "cartier"),
-    "Jaeger-LeCoultre": ("Jaeger-LeCoultre", "Jaeger LeCoultre", "JLC", "Jaeger-Lecoultre", "Jaeger Le Coultre"),
+    "Jaeger-LeCoultre": (
+        "Jaeger-LeCoultre",
+        "Jaeger LeCoultre",
+        "JLC",
+        "Jaeger-Lecoultre",
+        "Jaeger Le Coultre",
+    ),
     "A. Lange & Söhne": ("A. Lange & Söhne", "A. Lange & Sohne", "Lange", "A Lange & Sohne", "Lange & Söhne"),
     "Vacheron Constantin": ("Vacheron Constantin", "Vacheron", "VC", "vacheron constantin"),
     "IWC": ("IWC", "IWC Schaffhausen", "iwc", "I.W.C."),

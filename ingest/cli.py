@@ -192,7 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PASSTHROUGH = ("airflow-setup", "airflow", "airflow-env")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASSTHROUGH:  # their own parsers take every remaining argument, flags included
+        return cmd_airflow(argparse.Namespace(command=argv[0], rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ingest.parsing import SUPPORTED_CURRENCIES  # one list for parsing and conversion
 from ingest.settings import Settings, get_settings
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "usd_per_unit",
 ]
 
-SUPPORTED_CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "HKD", "SGD", "AUD", "CAD", "CNY")
 ECB_HISTORY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
 _FILE_NAME = "eurofxref-hist.zip"
 _TIMEOUT_SECONDS = 30
@@ -199,7 +199,9 @@ def _as_days(dates: Any) -> np.ndarray:
     """Any array of dates/timestamps as int64 days since the epoch (NaT -> int64 min)."""
     if isinstance(dates, pa.ChunkedArray | pa.Array):
         dates = dates.to_pandas()
-    if isinstance(dates, pd.Series | pd.Index) and isinstance(dates.dtype, pd.DatetimeTZDtype):
+    if isinstance(dates, pd.Series) and isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif isinstance(dates, pd.Index) and isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.tz_convert("UTC").tz_localize(None)
     arr = np.asarray(dates)
     if not np.issubdtype(arr.dtype, np.datetime64):

@@ -93,8 +93,11 @@ _TOKEN_CURRENCY: dict[str, str] = {**{code: code for code in _ISO_4217}, **_SYMB
 
 # A currency token as it may be written next to an amount (matched in the upper-cased text, after
 # NFKC, which folds the fullwidth ￥ and $ into ¥ and $). Prefixed dollars/yen may carry one space
-# ("US $12,500" is eBay's form). Longer alternatives come first so that HK$ is never read as $.
-_CURRENCY_TOKEN = r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC]) ?\$|(?:CN|JP) ?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
+# ("US $12,500" is eBay's form; "[ ]" because the pattern is used under re.VERBOSE). Longer
+# alternatives come first so that HK$ is never read as $.
+_CURRENCY_TOKEN = (
+    r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC])[ ]?\$|(?:CN|JP)[ ]?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
+)
 
 
 class PriceParse(NamedTuple):
@@ -120,7 +123,6 @@ class CurrencyParse(NamedTuple):
 _NO_PRICE = PriceParse(None, None, "no_price")
 _ON_REQUEST = PriceParse(None, None, "price_on_request")
 _UNPARSEABLE = PriceParse(None, None, "unparseable_price")
-_CONFLICT = PriceParse(None, None, "currency_conflict")
 
 # The number grammar of raw_listings.md, in one pass over the stripped, upper-cased text. The
 # integer part is either groups of three after a 1-3 digit head, all joined by one same thousands
@@ -161,9 +163,9 @@ def parse_price(text: str | None) -> PriceParse:
 
     Returns the amount, the currency implied by a symbol or ISO code written in the text (else
     ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
-    ``price_on_request`` (POA, "Price on request", "Call", ...), ``currency_conflict`` (two
-    different currencies written in the text) or ``unparseable_price``. Zero is returned as
-    ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
+    ``price_on_request`` (POA, "Price on request", "Call", ...) or ``unparseable_price``
+    (anything else, including two different currencies in the text, e.g. ``$12,500 EUR``). Zero
+    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
     """
     if text is None:
         return _NO_PRICE
@@ -195,7 +197,7 @@ def parse_price(text: str | None) -> PriceParse:
         if other is None:
             return _UNPARSEABLE
         if currency is not None and other != currency:
-            return _CONFLICT
+            return _UNPARSEABLE  # "$12,500 EUR": two currencies in one price
         currency = other
     return PriceParse(amount, currency, None)
 

@@ -567,7 +567,7 @@ def test_init_runs_migrate_setup_and_dbt_parse_in_order(tmp_path: Path) -> None:
         "airflow version",
         "airflow db migrate",
         "ingest airflow-setup",
-        f"dbt parse --project-dir {dbt_dir} --profiles-dir {dbt_dir}",
+        f"dbt parse --project-dir {dbt_dir} --profiles-dir {dbt_dir} --target dev",
     ]
 
 

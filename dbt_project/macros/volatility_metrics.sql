@@ -4,6 +4,8 @@
         its weekly aggregate. Output weeks >= recompute_from_week(); inputs
         read from 56 weeks earlier (growth_1y needs the market price at
         t - 52 weeks; volatility_1y needs medians back to t - 52 weeks).
+        Growth is numeric(80, 10): prices lie in [100, 1e7], so a market price
+        ratio is at most 1e5 and growth_1m = ratio^13 - 1 stays below 1e65.
     -#}
     {%- set keys = key_columns | join(', ') %}
 with
@@ -57,13 +59,16 @@ final as (
         {{ keys }},
         market_week,
         {%- for suffix, weeks in metric_horizons() if weeks > 1 %}
-        case
-            when n_returns_{{ suffix }} >= {{ [3, (weeks / 2) | round(0, 'ceil') | int] | max }}
-                then {{ to_ratio('stddev_return_' ~ suffix ~ ' * sqrt(52)') }}
-        end as volatility_{{ suffix }},
+        {%- set min_returns = [3, (weeks / 2) | round(0, 'ceil') | int] | max %}
+        -- null below max(3, ceil({{ weeks }} / 2)) = {{ min_returns }} returns
+        {{ to_ratio(
+            'case when n_returns_' ~ suffix ~ ' >= ' ~ min_returns
+            ~ ' then stddev_return_' ~ suffix ~ ' * sqrt(52) end'
+        ) }} as volatility_{{ suffix }},
         {%- endfor %}
         {%- for suffix, weeks in metric_horizons() if weeks > 1 %}
-        {{ to_ratio('power(market_price_ratio_' ~ suffix ~ ', 52.0 / ' ~ weeks ~ ') - 1') }} as growth_{{ suffix }}
+        {{ to_ratio('power(market_price_ratio_' ~ suffix ~ ', 52.0 / ' ~ weeks ~ ') - 1', precision=80) }}
+            as growth_{{ suffix }}
         {{- ',' if not loop.last }}
         {%- endfor %}
 

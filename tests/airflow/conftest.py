@@ -38,6 +38,12 @@ def dbt_manifest() -> Path:
     return ensure_manifest(load_settings())
 
 
+@pytest.fixture(scope="session")
+def dag_parser():
+    """The :func:`parse_dags` function (a fixture: test modules here are not a package)."""
+    return parse_dags
+
+
 def parse_dags(mode: str | None = None) -> tuple[dict, dict, dict[str, float]]:
     """Parse every DAG file with a DagBag; returns (dags, import_errors, seconds per file)."""
     from airflow.dag_processing.dagbag import DagBag

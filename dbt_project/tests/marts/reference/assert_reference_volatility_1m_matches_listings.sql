@@ -1,0 +1,105 @@
+-- Asserts that reference_volatility.volatility_1m equals an independent
+-- recomputation from stg_raw__listings for the latest
+-- var('test_sample_weeks') market weeks: weekly log returns by joining each
+-- week's median to the median exactly 7 days earlier (in numeric), then the
+-- sample standard deviation of the returns of the weeks in (t - 28 days, t]
+-- times sqrt(52), null below 3 returns.
+with
+
+volatility as (
+
+    select * from {{ ref('reference_volatility') }}
+
+),
+
+listings as (
+
+    select * from {{ ref('stg_raw__listings') }}
+
+),
+
+sample_weeks as (
+
+    select distinct market_week
+    from volatility
+    order by market_week desc
+    limit {{ var('test_sample_weeks') }}
+
+),
+
+recent_listings as (
+
+    select *
+    from listings
+    where
+        market_week >= (select min(sample_weeks.market_week) - 28 from sample_weeks)
+        and not is_outlier
+
+),
+
+medians as (
+
+    select
+        brand,
+        reference_number,
+        market_week,
+        percentile_cont(0.5) within group (order by price_usd) as median_price_usd
+    from recent_listings
+    group by brand, reference_number, market_week
+
+),
+
+weekly_returns as (
+
+    select
+        this_week.brand,
+        this_week.reference_number,
+        this_week.market_week,
+        ln(this_week.median_price_usd / week_before.median_price_usd) as weekly_log_return
+    from medians as this_week
+    inner join medians as week_before
+        on
+            this_week.brand = week_before.brand
+            and this_week.reference_number = week_before.reference_number
+            and week_before.market_week = this_week.market_week - 7
+
+),
+
+recomputed as (
+
+    select
+        volatility.brand,
+        volatility.reference_number,
+        volatility.market_week,
+        case
+            when count(weekly_returns.weekly_log_return) >= 3
+                then stddev_samp(weekly_returns.weekly_log_return) * sqrt(52)
+        end as volatility_1m
+    from volatility
+    inner join sample_weeks
+        on volatility.market_week = sample_weeks.market_week
+    left join weekly_returns
+        on
+            volatility.brand = weekly_returns.brand
+            and volatility.reference_number = weekly_returns.reference_number
+            and weekly_returns.market_week > volatility.market_week - 28
+            and weekly_returns.market_week <= volatility.market_week
+    group by volatility.brand, volatility.reference_number, volatility.market_week
+
+)
+
+select
+    recomputed.brand,
+    recomputed.reference_number,
+    recomputed.market_week,
+    recomputed.volatility_1m as expected_volatility_1m,
+    volatility.volatility_1m
+from recomputed
+inner join volatility
+    on
+        recomputed.brand = volatility.brand
+        and recomputed.reference_number = volatility.reference_number
+        and recomputed.market_week = volatility.market_week
+where
+    (recomputed.volatility_1m is null) <> (volatility.volatility_1m is null)
+    or abs(recomputed.volatility_1m - volatility.volatility_1m) > 0.00000001
