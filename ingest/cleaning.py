@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -88,45 +87,62 @@ QUARANTINE_FIELDS: tuple[str, ...] = (
 
 @dataclass
 class CleanedChunk:
-    listings: pd.DataFrame  # LISTING_FIELDS, before dedup and outlier flags
-    quarantine: pd.DataFrame  # QUARANTINE_FIELDS, row-level and file-level rejections
-    files: list[dict[str, Any]]  # one entry per file: name, scrape_date, status, rows_read, reason, detail
+    listings: pa.Table  # LISTING_FIELDS, before dedup and outlier flags
+    quarantine: pa.Table  # QUARANTINE_FIELDS, row-level and file-level rejections
+    files: list[dict[str, Any]]  # one entry per file: source_file, scrape_date, status, rows_read, reason, detail
 
 
-def _map_distinct(values: pa.ChunkedArray | pa.Array, fn: Callable[[Any], Any]) -> list[Any]:
-    """Apply ``fn`` once per distinct value; return the per-row results."""
-    encoded = pc.dictionary_encode(values).combine_chunks() if isinstance(values, pa.ChunkedArray) else (
-        pc.dictionary_encode(values)
-    )
-    uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    lookup = np.empty(len(uniques) + 1, dtype=object)
-    lookup[: len(uniques)] = uniques
-    lookup[len(uniques)] = fn(None)
-    codes = np.where(pd.isna(codes), len(uniques), codes).astype(np.int64) if encoded.null_count else codes
-    return lookup[codes]
+LISTING_TYPES: dict[str, pa.DataType] = {
+    "market_week": pa.date32(),
+    "scrape_date": pa.date32(),
+    "scraped_at": pa.timestamp("us", tz="UTC"),
+    "price_local": pa.float64(),
+    "usd_per_unit": pa.float64(),
+    "price_usd": pa.float64(),
+    "source_line": pa.int32(),
+}
+QUARANTINE_TYPES: dict[str, pa.DataType] = {
+    "market_week": pa.date32(),
+    "scrape_date": pa.date32(),
+    "line": pa.int32(),
+}
+LISTING_SCHEMA = pa.schema([(n, LISTING_TYPES.get(n, pa.string())) for n in LISTING_FIELDS])
+QUARANTINE_SCHEMA = pa.schema([(n, QUARANTINE_TYPES.get(n, pa.string())) for n in QUARANTINE_FIELDS])
 
 
-def _text(table: pa.Table, name: str) -> pa.ChunkedArray:
+class _Distinct:
+    """A column dictionary-encoded once: scalar functions run per distinct value, results come back per row."""
+
+    def __init__(self, values: pa.ChunkedArray | pa.Array) -> None:
+        self.codes, self.uniques = parsing.map_unique(values, lambda v: v)
+
+    def map(self, fn: Callable[[Any], Any]) -> list[Any]:
+        return [fn(v) for v in self.uniques]
+
+    def column(self, results: Sequence[Any], kind: pa.DataType = pa.string()) -> pa.Array:
+        """The per-row column of per-distinct ``results``."""
+        return pa.array(results, kind).take(pa.array(self.codes))
+
+    def numpy(self, results: Sequence[Any], dtype: Any) -> np.ndarray:
+        return np.asarray(results, dtype=dtype)[self.codes]
+
+
+def _text(table: pa.Table, name: str) -> pa.Array:
     if name in table.column_names:
-        col = table.column(name)
-        return pc.utf8_trim_whitespace(col)
-    return pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
+        return pc.utf8_trim_whitespace(table.column(name).combine_chunks())
+    return pa.nulls(table.num_rows, pa.string())
 
 
-def _blank_to_none(values: np.ndarray) -> np.ndarray:
-    out = values.astype(object)
-    out[(out == "") | pd.isna(out)] = None
-    return out
+def _blank_to_null(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
 
 def _file_table(read: FileRead, file_index: int) -> pa.Table:
     table = read.table
     assert table is not None
     cols = {name: _text(table, name) for name in KNOWN_COLUMNS}
-    cols["_line"] = table.column("_line")
-    n = table.num_rows
-    cols["_file"] = pa.chunked_array([pa.array(np.full(n, file_index, dtype=np.int32))])
+    cols["_line"] = table.column("_line").combine_chunks()
+    cols["_file"] = pa.array(np.full(table.num_rows, file_index, dtype=np.int32))
     return pa.table(cols)
 
 
@@ -143,139 +159,146 @@ def clean_files(reads: Sequence[FileRead]) -> CleanedChunk:
         }
         for r in reads
     ]
-    file_rejections = [
-        {
-            "market_week": r.file.market_week,
-            "scrape_date": r.file.scrape_date,
-            "source_file": r.file.name,
-            "line": None,
-            "reason": r.reason,
-            "detail": f"{r.detail} (file rejected whole; {r.rows_read} data rows)",
-            "source": None,
-            "listing_id": None,
-            "raw_row": None,
-        }
-        for r in reads
-        if r.status == "rejected"
-    ]
+    file_rejections = pa.Table.from_pylist(
+        [
+            {
+                "market_week": r.file.market_week,
+                "scrape_date": r.file.scrape_date,
+                "source_file": r.file.name,
+                "line": None,
+                "reason": r.reason,
+                "detail": f"{r.detail} (file rejected whole; {r.rows_read} data rows)",
+                "source": None,
+                "listing_id": None,
+                "raw_row": None,
+            }
+            for r in reads
+            if r.status == "rejected"
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
     parts = [_file_table(r, i) for i, r in enumerate(reads) if r.status == "loaded"]
     if not parts:
-        return CleanedChunk(_empty_listings(), _quarantine_frame(file_rejections), files_meta)
-    table = pa.concat_tables(parts)
-    listings, quarantine = _clean_table(table, reads)
-    quarantine = pd.concat([quarantine, _quarantine_frame(file_rejections)], ignore_index=True)
-    return CleanedChunk(listings, quarantine, files_meta)
+        return CleanedChunk(LISTING_SCHEMA.empty_table(), file_rejections, files_meta)
+    listings, quarantine = _clean_table(pa.concat_tables(parts).combine_chunks(), reads)
+    return CleanedChunk(listings, pa.concat_tables([quarantine, file_rejections]), files_meta)
 
 
-def _empty_listings() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in LISTING_FIELDS})
-
-
-def _quarantine_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(QUARANTINE_FIELDS))
-    frame["line"] = frame["line"].astype("Int32")
-    return frame
-
-
-def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, pa.Table]:
     n = table.num_rows
-    file_idx = table.column("_file").to_numpy()
-    scrape_dates = np.array([r.file.scrape_date for r in reads], dtype="datetime64[D]")[file_idx]
-    market_weeks = np.array([r.file.market_week for r in reads], dtype="datetime64[D]")[file_idx]
-    file_names = np.array([r.file.name for r in reads], dtype=object)[file_idx]
-
+    file_idx = pa.array(table.column("_file").to_numpy())
+    per_file = {
+        "scrape_date": pa.array([r.file.scrape_date for r in reads], pa.date32()),
+        "market_week": pa.array([r.file.market_week for r in reads], pa.date32()),
+        "source_file": pa.array([r.file.name for r in reads], pa.string()),
+    }
+    scrape_dates = per_file["scrape_date"].take(file_idx)
+    scrape_days = scrape_dates.to_numpy(zero_copy_only=False).astype("datetime64[D]")
     reason = np.full(n, None, dtype=object)
 
     def flag(mask: np.ndarray, code: str) -> None:
-        reason[(reason == None) & mask] = code  # noqa: E711 - elementwise comparison on an object array
+        reason[pd.isna(reason) & mask] = code
 
-    listing_id = _blank_to_none(table.column("listing_id").to_numpy(zero_copy_only=False))
-    source = _map_distinct(table.column("source"), lambda v: (v or "").strip().lower() or None)
-    flag(pd.isna(listing_id), "missing_listing_id")
-    flag(pd.isna(source), "missing_source")
+    def null_mask(values: pa.Array) -> np.ndarray:
+        return pc.is_null(values).to_numpy(zero_copy_only=False)
+
+    listing_id = _blank_to_null(table.column("listing_id"))
+    flag(null_mask(listing_id), "missing_listing_id")
+    source_d = _Distinct(table.column("source"))
+    source = source_d.column(source_d.map(lambda v: (v or "").strip().lower() or None))
+    flag(null_mask(source), "missing_source")
 
     alias_map = catalog.brand_alias_map()
-    brand = _map_distinct(table.column("brand"), lambda v: parsing.resolve_brand(v, alias_map))
-    flag(pd.isna(brand), "missing_brand")
-    reference = _map_distinct(table.column("reference_number"), parsing.canonical_reference)
-    flag(pd.isna(reference), "missing_reference")
+    brand_d = _Distinct(table.column("brand"))
+    brand = brand_d.column(brand_d.map(lambda v: parsing.resolve_brand(v, alias_map)))
+    flag(null_mask(brand), "missing_brand")
+    reference_d = _Distinct(table.column("reference_number"))
+    reference = reference_d.column(reference_d.map(parsing.canonical_reference))
+    flag(null_mask(reference), "missing_reference")
 
-    scraped_at = parsing.parse_timestamps(table.column("scraped_at").combine_chunks())
-    ts = scraped_at.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-    drift_days = np.abs((ts.astype("datetime64[D]") - scrape_dates).astype("timedelta64[D]").astype(float))
-    flag(pd.isna(ts) | ~(drift_days <= MAX_TIMESTAMP_DRIFT_DAYS), "bad_timestamp")
+    scraped_at = parsing.parse_timestamps(table.column("scraped_at"))
+    ts_days = scraped_at.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    with np.errstate(invalid="ignore"):
+        drift = np.abs((ts_days - scrape_days).astype("timedelta64[D]").astype(float))
+    flag(null_mask(scraped_at) | ~(drift <= MAX_TIMESTAMP_DRIFT_DAYS), "bad_timestamp")
 
-    price_parses = _map_distinct(table.column("price"), parsing.parse_price)
-    amount = np.array([p.amount if p.amount is not None else np.nan for p in price_parses], dtype=float)
-    price_reason = np.array([p.reason for p in price_parses], dtype=object)
+    price_d = _Distinct(table.column("price"))
+    parses = price_d.map(parsing.parse_price)
+    amount = price_d.numpy([p.amount if p.amount is not None else np.nan for p in parses], float)
+    price_reason = price_d.numpy([p.reason for p in parses], object)
     for code in ("no_price", "price_on_request", "unparseable_price"):
         flag(price_reason == code, code)
 
-    # Currency: the column and the price's own symbol, resolved per distinct pair.
-    symbol = np.array([p.symbol_currency or "" for p in price_parses], dtype=object)
-    currency_col = table.column("currency").combine_chunks()
-    pair = pc.binary_join_element_wise(pc.fill_null(currency_col, ""), pa.array(symbol, pa.string()), "\x1f")
-    resolved = _map_distinct(pair, _resolve_pair)
-    currency = np.array([c for c, _ in resolved], dtype=object)
-    currency_reason = np.array([r for _, r in resolved], dtype=object)
+    # Currency: the column and the price's own symbol, resolved once per distinct pair.
+    symbol = price_d.column([p.symbol_currency or "" for p in parses])
+    pair_d = _Distinct(pc.binary_join_element_wise(pc.fill_null(table.column("currency"), ""), symbol, "\x1f"))
+    resolved = pair_d.map(_resolve_pair)
+    currency_arr = pair_d.column([c for c, _ in resolved])
+    currency = currency_arr.to_numpy(zero_copy_only=False)
+    currency_reason = pair_d.numpy([r for _, r in resolved], object)
     for code in ("unknown_currency", "currency_conflict"):
         flag(currency_reason == code, code)
 
     usd_per_unit = np.full(n, np.nan)
     has_ccy = ~pd.isna(currency)
     if has_ccy.any():
-        usd_per_unit[has_ccy] = fx.usd_per_unit(currency[has_ccy], scrape_dates[has_ccy])
+        usd_per_unit[has_ccy] = fx.usd_per_unit(currency[has_ccy], scrape_days[has_ccy])
     flag(has_ccy & np.isnan(usd_per_unit), "unknown_currency")
     price_local = np.round(amount, 2)
-    price_usd = np.round(price_local * usd_per_unit, 2)
-    flag(~((price_usd >= MIN_PRICE_USD) & (price_usd <= MAX_PRICE_USD)), "price_out_of_bounds")
+    with np.errstate(invalid="ignore"):
+        price_usd = np.round(price_local * usd_per_unit, 2)
+        flag(~((price_usd >= MIN_PRICE_USD) & (price_usd <= MAX_PRICE_USD)), "price_out_of_bounds")
 
-    condition_raw = table.column("condition")
-    condition = _map_distinct(condition_raw, parsing.parse_condition)
+    condition_d = _Distinct(table.column("condition"))
+    condition = condition_d.column(condition_d.map(parsing.parse_condition))
 
     ok = pd.isna(reason)
-    idx = np.flatnonzero(ok)
-    models = _resolve_models(table, brand, reference, idx)
-    listings = pd.DataFrame(
+    keep = pa.array(np.flatnonzero(ok))
+    parent, specific, resolved_from = _resolve_models(table, brand, reference)
+    listings = pa.table(
         {
-            "market_week": market_weeks[idx],
-            "source": source[idx],
-            "listing_id": listing_id[idx],
-            "scrape_date": scrape_dates[idx],
-            "scraped_at": pd.to_datetime(ts[idx]).tz_localize("UTC"),
-            "brand": brand[idx],
-            "reference_number": reference[idx],
-            "specific_model": models["specific_model"],
-            "parent_model": models["parent_model"],
-            "model_resolved_from": models["model_resolved_from"],
-            "condition": condition[idx],
-            "condition_raw": _blank_to_none(condition_raw.to_numpy(zero_copy_only=False)[idx]),
-            "currency": currency[idx],
-            "price_local": price_local[idx],
-            "usd_per_unit": usd_per_unit[idx],
-            "price_usd": price_usd[idx],
-            "seller_type": _optional(table, "seller_type", idx),
-            "country": _optional(table, "country", idx),
-            "title": _optional(table, "title", idx),
-            "url": _optional(table, "url", idx),
-            "source_file": file_names[idx],
-            "source_line": table.column("_line").to_numpy()[idx],
-        }
+            "market_week": per_file["market_week"].take(file_idx).take(keep),
+            "source": source.take(keep),
+            "listing_id": listing_id.take(keep),
+            "scrape_date": scrape_dates.take(keep),
+            "scraped_at": scraped_at.take(keep),
+            "brand": brand.take(keep),
+            "reference_number": reference.take(keep),
+            "specific_model": specific.take(keep),
+            "parent_model": parent.take(keep),
+            "model_resolved_from": resolved_from.take(keep),
+            "condition": condition.take(keep),
+            "condition_raw": _blank_to_null(table.column("condition")).take(keep),
+            "currency": currency_arr.take(keep),
+            "price_local": pa.array(price_local).take(keep),
+            "usd_per_unit": pa.array(usd_per_unit).take(keep),
+            "price_usd": pa.array(price_usd).take(keep),
+            "seller_type": _blank_to_null(table.column("seller_type")).take(keep),
+            "country": _blank_to_null(table.column("country")).take(keep),
+            "title": _blank_to_null(table.column("title")).take(keep),
+            "url": _blank_to_null(table.column("url")).take(keep),
+            "source_file": per_file["source_file"].take(file_idx).take(keep),
+            "source_line": table.column("_line").take(keep),
+        },
+        schema=LISTING_SCHEMA,
     )
 
-    bad = np.flatnonzero(~ok)
-    quarantine = pd.DataFrame(
+    bad_idx = np.flatnonzero(~ok)
+    bad = pa.array(bad_idx)
+    quarantine = pa.table(
         {
-            "market_week": market_weeks[bad],
-            "scrape_date": scrape_dates[bad],
-            "source_file": file_names[bad],
-            "line": pd.array(table.column("_line").to_numpy()[bad], dtype="Int32"),
-            "reason": reason[bad],
-            "detail": _details(reason[bad], table, bad, price_usd[bad], currency[bad], symbol[bad]),
-            "source": source[bad],
-            "listing_id": listing_id[bad],
-            "raw_row": _raw_rows(table, bad),
-        }
+            "market_week": per_file["market_week"].take(file_idx).take(bad),
+            "scrape_date": scrape_dates.take(bad),
+            "source_file": per_file["source_file"].take(file_idx).take(bad),
+            "line": table.column("_line").take(bad),
+            "reason": pa.array(reason[bad_idx], pa.string()),
+            "detail": pa.array(_details(reason[bad_idx], table, bad, price_usd[bad_idx],
+                                        symbol.take(bad).to_pylist()), pa.string()),
+            "source": source.take(bad),
+            "listing_id": listing_id.take(bad),
+            "raw_row": pa.array(_raw_rows(table, bad), pa.string()),
+        },
+        schema=QUARANTINE_SCHEMA,
     )
     return listings, quarantine
 
@@ -286,42 +309,38 @@ def _resolve_pair(value: str | None) -> tuple[str | None, str | None]:
     return parsing.resolve_currency(parsed, symbol or None)
 
 
-def _optional(table: pa.Table, name: str, idx: np.ndarray) -> np.ndarray:
-    return _blank_to_none(table.column(name).to_numpy(zero_copy_only=False)[idx])
-
-
-def _resolve_models(table: pa.Table, brand: np.ndarray, reference: np.ndarray, idx: np.ndarray) -> dict:
+def _resolve_models(table: pa.Table, brand: pa.Array, reference: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Parent and specific model from the catalog where the reference is known, else the listing's fields."""
     index = catalog.reference_index()
-    own_parent = _blank_to_none(table.column("parent_model").to_numpy(zero_copy_only=False)[idx])
-    own_specific = _blank_to_none(table.column("specific_model").to_numpy(zero_copy_only=False)[idx])
-    keys = pd.MultiIndex.from_arrays([brand[idx], reference[idx]])
-    codes, uniques = pd.factorize(keys)
-    hits = [index.get(key) for key in uniques]
-    cat_parent = np.array([h.parent_model if h else None for h in hits] + [None], dtype=object)[codes]
-    cat_specific = np.array([h.specific_model if h else None for h in hits] + [None], dtype=object)[codes]
-    in_catalog = np.array([h is not None for h in hits] + [False])[codes]
-    clean_parent = np.array([parsing.clean_model_name(v) for v in own_parent], dtype=object)
-    clean_specific = np.array([parsing.clean_model_name(v) for v in own_specific], dtype=object)
-    from_listing = ~in_catalog & (~pd.isna(clean_parent) | ~pd.isna(clean_specific))
-    return {
-        "parent_model": np.where(in_catalog, cat_parent, clean_parent),
-        "specific_model": np.where(in_catalog, cat_specific, clean_specific),
-        "model_resolved_from": np.where(in_catalog, "catalog", np.where(from_listing, "listing", "none")),
-    }
+    key_d = _Distinct(pc.binary_join_element_wise(pc.fill_null(brand, ""), pc.fill_null(reference, ""), "\x1f"))
+    hits = key_d.map(lambda k: index.get(tuple((k or "").split("\x1f", 1))) if k else None)
+    in_catalog = key_d.numpy([h is not None for h in hits], bool)
+    cat_parent = key_d.column([h.parent_model if h else None for h in hits])
+    cat_specific = key_d.column([h.specific_model if h else None for h in hits])
+    own_parent_d = _Distinct(table.column("parent_model"))
+    own_parent = own_parent_d.column(own_parent_d.map(parsing.clean_model_name))
+    own_specific_d = _Distinct(table.column("specific_model"))
+    own_specific = own_specific_d.column(own_specific_d.map(parsing.clean_model_name))
+    mask = pa.array(in_catalog)
+    from_listing = ~in_catalog & ~(null_np(own_parent) & null_np(own_specific))
+    resolved_from = np.where(in_catalog, "catalog", np.where(from_listing, "listing", "none"))
+    return (
+        pc.if_else(mask, cat_parent, own_parent),
+        pc.if_else(mask, cat_specific, own_specific),
+        pa.array(resolved_from, pa.string()),
+    )
+
+
+def null_np(values: pa.Array) -> np.ndarray:
+    return pc.is_null(values).to_numpy(zero_copy_only=False)
 
 
 def _details(
-    reasons: np.ndarray,
-    table: pa.Table,
-    rows: np.ndarray,
-    price_usd: np.ndarray,
-    currency: np.ndarray,
-    symbol: np.ndarray,
+    reasons: np.ndarray, table: pa.Table, rows: pa.Array, price_usd: np.ndarray, symbol: list[str]
 ) -> list[str | None]:
-    price = table.column("price").to_numpy(zero_copy_only=False)[rows]
-    ccy = table.column("currency").to_numpy(zero_copy_only=False)[rows]
-    stamp = table.column("scraped_at").to_numpy(zero_copy_only=False)[rows]
+    price = table.column("price").take(rows).to_pylist()
+    ccy = table.column("currency").take(rows).to_pylist()
+    stamp = table.column("scraped_at").take(rows).to_pylist()
     out: list[str | None] = []
     for i, code in enumerate(reasons):
         if code == "price_out_of_bounds":
@@ -339,13 +358,11 @@ def _details(
     return out
 
 
-def _raw_rows(table: pa.Table, rows: np.ndarray) -> list[str]:
+def _raw_rows(table: pa.Table, rows: pa.Array) -> list[str]:
     if len(rows) == 0:
         return []
-    subset = table.select(list(KNOWN_COLUMNS)).take(pa.array(rows))
+    subset = table.select(list(KNOWN_COLUMNS)).take(rows)
     return [json.dumps({k: v for k, v in rec.items() if v not in (None, "")}, ensure_ascii=False)
             for rec in subset.to_pylist()]
 
 
-def as_date(value: Any) -> date:
-    return pd.Timestamp(value).date()

@@ -50,8 +50,8 @@ def _print_summary(summary: dict) -> None:
     for f in summary.get("rejected_files", []):
         print(f"  rejected file {f['file']}: {f['reason']} ({f['detail']})")
     if t:
-        print(f"  time     {t.get('total_s', 0):.1f} s (chunks {t.get('chunks_s', 0):.1f}, merge "
-              f"{t.get('merge_s', 0):.1f}, validate {t.get('validate_s', 0):.1f}, load {t.get('load_s', 0):.1f})"
+        print(f"  time     {t.get('total_s', 0):.1f} s (read+clean {t.get('chunks_s', 0):.1f}, dedup+outliers+"
+              f"staging {t.get('merge_s', 0):.1f}, validate || COPY {t.get('validate_and_load_s', 0):.1f})"
               f"  {summary.get('rows_per_second', 0):,} rows/s")
     print(f"  staging  {summary.get('staging_uri', '')}")
 

@@ -37,11 +37,13 @@ def ensure_simulated(settings: Settings, weeks: int, rows: int, seed: int) -> di
     from ingest.simulate import simulate
 
     manifest = _simulated_manifest(settings.raw_root)
-    params = manifest.get("parameters", {}) if manifest else {}
-    if manifest and params.get("weeks") == weeks and params.get("rows_per_week") == rows \
-            and params.get("seed") == seed:
+    if manifest and (manifest.get("n_weeks"), manifest.get("rows_per_week"), manifest.get("seed")) == (
+        weeks, rows, seed
+    ):
         _say(f"[1/5] simulated scrapes already in {settings.raw_root} (seed {seed}); reusing them")
         return manifest
+    if manifest:  # a simulation with other parameters: start from an empty raw root
+        storage.delete_tree(settings.raw_root)
     started = time.perf_counter()
     _say(f"[1/5] simulating {weeks} weekly scrapes x {rows:,} rows into {settings.raw_root} ...")
     manifest = simulate(settings.raw_root, weeks=weeks, rows_per_week=rows, seed=seed)

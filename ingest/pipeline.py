@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest import __version__, storage
@@ -64,14 +65,15 @@ class WeekPlan:
     scrape_dates: list[date]
     files: list[SourceFile]
     chunk_files: int
+    chunks: list[list[int]] = field(default_factory=list)  # file indexes per chunk
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def chunk_indexes(self) -> list[int]:
-        return list(range((len(self.files) + self.chunk_files - 1) // self.chunk_files))
+        return list(range(len(self.chunks)))
 
     def chunk(self, index: int) -> list[SourceFile]:
-        return self.files[index * self.chunk_files : (index + 1) * self.chunk_files]
+        return [self.files[i] for i in self.chunks[index]]
 
     @property
     def week_uri(self) -> str:
@@ -102,6 +104,7 @@ class WeekPlan:
             files=[SourceFile(f["uri"], f["name"], f["size"], date.fromisoformat(f["scrape_date"]))
                    for f in data["files"]],
             chunk_files=int(data["chunk_files"]),
+            chunks=[list(c) for c in data["chunks"]],
             started_at=datetime.fromisoformat(data["started_at"]),
         )
 
@@ -131,6 +134,7 @@ def plan_week(
                           f"starting {week}")
     if not files:
         raise IngestError(f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} hold no CSV file")
+    per_chunk = max(1, chunk_files or settings.ingest_chunk_files)
     return WeekPlan(
         run_id=str(uuid.uuid4()),
         market_week=week,
@@ -138,8 +142,32 @@ def plan_week(
         staging_root=settings.staging_root,
         scrape_dates=dates,
         files=files,
-        chunk_files=max(1, chunk_files or settings.ingest_chunk_files),
+        chunk_files=per_chunk,
+        chunks=balance_chunks([f.size for f in files], per_chunk),
     )
+
+
+CHUNK_TARGET_BYTES = 24 << 20
+
+
+def balance_chunks(sizes: list[int], max_files: int, target_bytes: int = CHUNK_TARGET_BYTES) -> list[list[int]]:
+    """Split files into chunks of similar size: at most ``max_files`` files and about ``target_bytes`` each.
+
+    Largest file first into the currently lightest chunk (LPT), so one site's big
+    export does not make one chunk the straggler; files keep their order inside a chunk.
+    """
+    if not sizes:
+        return []
+    n_chunks = max(-(-len(sizes) // max_files), -(-sum(sizes) // target_bytes), 1)
+    n_chunks = min(n_chunks, len(sizes))
+    load = [0] * n_chunks
+    members: list[list[int]] = [[] for _ in range(n_chunks)]
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        candidates = [c for c in range(n_chunks) if len(members[c]) < max_files] or list(range(n_chunks))
+        target = min(candidates, key=lambda c: (load[c], c))
+        load[target] += sizes[i]
+        members[target].append(i)
+    return [sorted(m) for m in members if m]
 
 
 # --------------------------------------------------------------------------- chunks
@@ -152,6 +180,18 @@ def _write_parquet(uri: str, table: pa.Table) -> None:
 
 def _read_parquet(uri: str) -> pa.Table:
     return pq.read_table(io.BytesIO(storage.read_bytes(uri)))
+
+
+def _write_ipc(uri: str, table: pa.Table) -> None:
+    """Intermediate chunk files: Arrow IPC (lz4), far cheaper to write and read back than Parquet."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_table(table)
+    storage.write_bytes(uri, sink.getvalue().to_pybytes())
+
+
+def _read_ipc(uri: str) -> pa.Table:
+    return pa.ipc.open_file(pa.BufferReader(storage.read_bytes(uri))).read_all()
 
 
 def _listings_schema() -> pa.Schema:
@@ -168,6 +208,14 @@ def _quarantine_schema() -> pa.Schema:
     return pa.schema([(name, types.get(name, pa.string())) for name, _ in QUARANTINE_COLUMNS])
 
 
+def _with_run(table: pa.Table, run_id: str, schema: pa.Schema) -> pa.Table:
+    """Add the run id (and is_outlier = false for listings) and order the columns as the warehouse does."""
+    n = table.num_rows
+    extra = {"ingest_run_id": pa.array([run_id] * n, pa.string()), "is_outlier": pa.array(np.zeros(n, bool))}
+    columns = [table.column(f.name) if f.name in table.column_names else extra[f.name] for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def process_chunk(plan: WeekPlan | dict[str, Any], chunk_index: int) -> dict[str, Any]:
     """Read and clean one chunk of the week's files; write its rows to the staging area."""
     plan = WeekPlan.from_dict(plan)
@@ -178,75 +226,119 @@ def process_chunk(plan: WeekPlan | dict[str, Any], chunk_index: int) -> dict[str
     with ThreadPoolExecutor(max_workers=4) as pool:  # overlap S3/disk reads
         reads = list(pool.map(read_file, files))
     cleaned = clean_files(reads)
+    del reads
     base = storage.join(plan.chunks_uri, f"chunk-{chunk_index:04d}")
-    listings = cleaned.listings.assign(is_outlier=False, ingest_run_id=plan.run_id)
-    _write_parquet(base + ".listings.parquet",
-                   pa.Table.from_pandas(listings[[n for n, _ in LISTING_COLUMNS]], schema=_listings_schema(),
-                                        preserve_index=False))
-    quarantine = cleaned.quarantine.assign(ingest_run_id=plan.run_id)
-    _write_parquet(base + ".quarantine.parquet",
-                   pa.Table.from_pandas(quarantine[[n for n, _ in QUARANTINE_COLUMNS]],
-                                        schema=_quarantine_schema(), preserve_index=False))
+    _write_ipc(base + ".listings.arrow", _with_run(cleaned.listings, plan.run_id, _listings_schema()))
+    _write_ipc(base + ".quarantine.arrow", _with_run(cleaned.quarantine, plan.run_id, _quarantine_schema()))
     rows_read = sum(f["rows_read"] for f in cleaned.files if f["status"] == "loaded")
-    row_quarantine = cleaned.quarantine[cleaned.quarantine["line"].notna()]
+    row_quarantine = cleaned.quarantine.filter(pc.is_valid(cleaned.quarantine.column("line")))
     return {
         "chunk_index": chunk_index,
-        "listings_uri": base + ".listings.parquet",
-        "quarantine_uri": base + ".quarantine.parquet",
+        "listings_uri": base + ".listings.arrow",
+        "quarantine_uri": base + ".quarantine.arrow",
         "files": cleaned.files,
         "rows_read": rows_read,
-        "rows_valid": len(cleaned.listings),
-        "rows_quarantined": len(row_quarantine),
+        "rows_valid": cleaned.listings.num_rows,
+        "rows_quarantined": row_quarantine.num_rows,
         "seconds": round(time.perf_counter() - started, 3),
     }
 
 
 # --------------------------------------------------------------------------- merge
 
+def dedup_listings(listings: pa.Table) -> pa.Table:
+    """One row per (source, listing_id): the latest scraped_at, then the lowest file, then the lowest line.
+
+    Works on row indices (only the key columns are reordered) and takes the full
+    table once at the end. Groups with more than one row are resolved with a numpy
+    lexsort. The result is sorted by (source, listing_id).
+    """
+    if listings.num_rows == 0:
+        return listings
+    keys = listings.select(["source", "listing_id"])
+    order = pc.sort_indices(keys, sort_keys=[("source", "ascending"), ("listing_id", "ascending")])
+    sorted_keys = keys.take(order)
+    source = sorted_keys.column("source").combine_chunks()
+    listing_id = sorted_keys.column("listing_id").combine_chunks()
+    n = len(source)
+    same_as_previous = np.r_[False, pc.and_(
+        pc.equal(source.slice(1), source.slice(0, n - 1)),
+        pc.equal(listing_id.slice(1), listing_id.slice(0, n - 1)),
+    ).to_numpy(zero_copy_only=False)]
+    order_np = order.to_numpy()
+    if same_as_previous.any():
+        group = np.cumsum(~same_as_previous)  # group number per position, in sorted order
+        in_dup_group = np.isin(group, np.unique(group[same_as_previous]))
+        positions = np.flatnonzero(in_dup_group)
+        rows = pa.array(order_np[positions])
+        scraped = pc.cast(listings.column("scraped_at").take(rows), pa.int64()).to_numpy()
+        files = listings.column("source_file").take(rows).to_numpy(zero_copy_only=False).astype(str)
+        lines = listings.column("source_line").take(rows).to_numpy()
+        best = np.lexsort((lines, files, -scraped, group[positions]))  # latest, lowest file, lowest line
+        sorted_groups = group[positions][best]
+        winners = positions[best][np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]]
+        keep = ~in_dup_group
+        keep[winners] = True
+        order_np = order_np[keep]
+    return listings.take(pa.array(order_np))
+
+
+def outlier_flags(listings: pa.Table) -> np.ndarray:
+    """The metrics.md outlier rule over (brand, reference_number, market_week) groups."""
+    codes = []
+    for name in ("brand", "reference_number", "market_week"):
+        encoded = pc.dictionary_encode(listings.column(name)).combine_chunks()
+        codes.append((encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)))
+    groups = np.zeros(listings.num_rows, dtype=np.int64)
+    for values, cardinality in codes:
+        groups = groups * cardinality + values
+    return flag_outliers(groups, listings.column("price_usd").to_numpy())
+
+
 def merge_week(plan: WeekPlan | dict[str, Any], chunk_results: list[dict[str, Any]]) -> dict[str, Any]:
     """Combine the chunks: dedup per (source, listing_id), flag outliers, write the week's Parquet files."""
+    return _merge(plan, chunk_results)[0]
+
+
+def _merge(
+    plan: WeekPlan | dict[str, Any], chunk_results: list[dict[str, Any]]
+) -> tuple[dict[str, Any], pa.Table, pa.Table]:
+    """:func:`merge_week`, also returning the week's listings and quarantine tables."""
     plan = WeekPlan.from_dict(plan)
     started = time.perf_counter()
     results = sorted(chunk_results, key=lambda r: r["chunk_index"])
     missing = set(plan.chunk_indexes) - {r["chunk_index"] for r in results}
     if missing:
         raise IngestError(f"chunks {sorted(missing)} of run {plan.run_id} have no result")
-    listings = pa.concat_tables([_read_parquet(r["listings_uri"]) for r in results]).to_pandas()
-    quarantine = pa.concat_tables([_read_parquet(r["quarantine_uri"]) for r in results])
-
-    # Dedup: keep the latest scraped_at, then the lowest file, then the lowest line.
-    rows_before = len(listings)
-    if rows_before:
-        order = listings.sort_values(
-            ["source", "listing_id", "scraped_at", "source_file", "source_line"],
-            ascending=[True, True, False, True, True],
-            kind="stable",
-        )
-        keep = order[~order.duplicated(["source", "listing_id"], keep="first")]
-        listings = keep.sort_values(["source", "listing_id"], kind="stable").reset_index(drop=True)
-    duplicates = rows_before - len(listings)
-    listings["is_outlier"] = flag_outliers(listings)
+    listings = pa.concat_tables([_read_ipc(r["listings_uri"]) for r in results])
+    quarantine = pa.concat_tables([_read_ipc(r["quarantine_uri"]) for r in results])
+    rows_before = listings.num_rows
+    listings = dedup_listings(listings)
+    duplicates = rows_before - listings.num_rows
+    listings = listings.set_column(
+        listings.schema.get_field_index("is_outlier"), "is_outlier", pa.array(outlier_flags(listings))
+    )
 
     files = [f for r in results for f in r["files"]]
     rows_read = sum(r["rows_read"] for r in results)
-    row_level = quarantine.filter(pa.compute.is_valid(quarantine.column("line")))
+    row_level = quarantine.filter(pc.is_valid(quarantine.column("line")))
     by_reason = {code: 0 for code in REASON_ORDER}
-    for code, count in pd.Series(row_level.column("reason").to_pylist()).value_counts().items():
-        by_reason[str(code)] = int(count)
+    for item in pc.value_counts(row_level.column("reason")).to_pylist():
+        by_reason[str(item["values"])] = int(item["counts"])
     for f in files:
         if f["status"] == "rejected":
             by_reason[f["reason"]] = by_reason.get(f["reason"], 0) + 1
-    if rows_read != len(listings) + row_level.num_rows + duplicates:
+    if rows_read != listings.num_rows + row_level.num_rows + duplicates:
         raise IngestError(
-            f"reconciliation failed for week {plan.market_week}: read {rows_read} != loaded {len(listings)} "
+            f"reconciliation failed for week {plan.market_week}: read {rows_read} != loaded {listings.num_rows} "
             f"+ quarantined {row_level.num_rows} + duplicates {duplicates}"
         )
 
     listings_uri = storage.join(plan.week_uri, "listings.parquet")
     quarantine_uri = storage.join(plan.week_uri, "quarantine.parquet")
-    _write_parquet(listings_uri, pa.Table.from_pandas(listings[[n for n, _ in LISTING_COLUMNS]],
-                                                      schema=_listings_schema(), preserve_index=False))
-    _write_parquet(quarantine_uri, quarantine.cast(_quarantine_schema()))
+    quarantine = quarantine.cast(_quarantine_schema())
+    _write_parquet(listings_uri, listings)
+    _write_parquet(quarantine_uri, quarantine)
     return {
         "market_week": plan.market_week.isoformat(),
         "listings_uri": listings_uri,
@@ -257,14 +349,14 @@ def merge_week(plan: WeekPlan | dict[str, Any], chunk_results: list[dict[str, An
         "files_empty": sum(f["status"] == "empty" for f in files),
         "files_rejected": sum(f["status"] == "rejected" for f in files),
         "rows_read": rows_read,
-        "rows_loaded": len(listings),
+        "rows_loaded": listings.num_rows,
         "rows_quarantined": row_level.num_rows,
         "rows_duplicate": duplicates,
-        "rows_outlier": int(listings["is_outlier"].sum()),
+        "rows_outlier": int(pc.sum(listings.column("is_outlier")).as_py() or 0),
         "rows_in_rejected_files": sum(f["rows_read"] for f in files if f["status"] == "rejected"),
         "quarantined_by_reason": {k: v for k, v in by_reason.items() if v},
         "seconds": round(time.perf_counter() - started, 3),
-    }
+    }, listings, quarantine
 
 
 # --------------------------------------------------------------------------- validate + load
@@ -277,9 +369,13 @@ def validate_week(
 
     plan = WeekPlan.from_dict(plan)
     settings = settings or get_settings()
-    frame = _read_parquet(merge_result["listings_uri"]).to_pandas()
+    from ingest.validation import VALUE_COLUMNS
+
+    parquet = pq.ParquetFile(io.BytesIO(storage.read_bytes(merge_result["listings_uri"])))
+    frame = parquet.read(columns=list(VALUE_COLUMNS)).to_pandas()
     return validate_listings(
         frame,
+        parquet.schema_arrow,
         [n for n, _ in LISTING_COLUMNS],
         plan.market_week.isoformat(),
         settings.ingest_min_rows,
@@ -293,13 +389,28 @@ def load_week(
     validation: dict[str, Any] | None,
     settings: Settings | None = None,
     before_commit: Callable[[Any], None] | None = None,
+    tables: tuple[pa.Table, pa.Table] | None = None,
+    await_validation: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """COPY the staged week into the warehouse, replacing that week atomically, and close the ledger."""
+    """COPY the staged week into the warehouse, replacing that week atomically, and close the ledger.
+
+    ``validation`` is the passed report of :func:`validate_week`. Alternatively
+    ``await_validation`` returns it (or raises) while the COPY is already under way;
+    nothing is committed unless it passes. ``tables`` skips re-reading the staged files.
+    """
     from ingest import loading
 
     plan = WeekPlan.from_dict(plan)
     settings = settings or get_settings()
-    if not validation or not validation.get("success"):
+
+    def gate(cur: Any) -> None:
+        report = await_validation() if await_validation is not None else validation
+        if not report or not report.get("success"):
+            raise IngestError(f"week {plan.market_week} was not validated; refusing to load")
+        if before_commit is not None:
+            before_commit(cur)
+
+    if await_validation is None and (not validation or not validation.get("success")):
         raise IngestError(f"week {plan.market_week} was not validated; refusing to load")
     dsn = settings.warehouse_dsn()
     schema = settings.raw_schema
@@ -320,10 +431,13 @@ def load_week(
     }
     ledger.update(run_id=plan.run_id, staging_uri=plan.week_uri)
     try:
-        listings = _read_parquet(merge_result["listings_uri"])
-        quarantine = _read_parquet(merge_result["quarantine_uri"])
+        if tables is not None:
+            listings, quarantine = tables
+        else:
+            listings = _read_parquet(merge_result["listings_uri"])
+            quarantine = _read_parquet(merge_result["quarantine_uri"])
         loading.replace_week(dsn, schema, plan.market_week, listings, quarantine, merge_result["files"], ledger,
-                             before_commit=before_commit)
+                             before_commit=gate)
     except Exception as exc:
         loading.fail_run(dsn, schema, plan.run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -336,7 +450,18 @@ def load_week(
 
 # --------------------------------------------------------------------------- the whole week in one process
 
-def _warm_validation() -> None:
+def _adopt_environment(environ: dict[str, str]) -> None:
+    """Pool initializer: take the parent's environment (forkserver children inherit a stale one)."""
+    import os
+
+    os.environ.clear()
+    os.environ.update(environ)
+    get_settings.cache_clear()
+    storage.s3_client.cache_clear()
+
+
+def _warm_validation(environ: dict[str, str]) -> None:
+    _adopt_environment(environ)
     import great_expectations  # noqa: F401 - imported early so validation does not wait for it
 
 
@@ -355,10 +480,15 @@ class WeekRunner:
         import multiprocessing as mp
 
         self.settings = settings or get_settings()
+        import os
+
         context = mp.get_context("forkserver")
-        self._validator = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_validation)
+        environ = dict(os.environ)
+        self._validator = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_validation,
+                                              initargs=(environ,))
         self._warm: Future = self._validator.submit(time.sleep, 0)
-        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                         initializer=_adopt_environment, initargs=(environ,))
 
     def __enter__(self) -> WeekRunner:
         return self
@@ -393,15 +523,23 @@ class WeekRunner:
                 f"({rows / max(elapsed, 1e-9):,.0f} rows/s)")
         timings["chunks_s"] = time.perf_counter() - started
         t = time.perf_counter()
-        merged = merge_week(plan_dict, results)
+        merged, listings, quarantine = _merge(plan_dict, results)
+        del results
         timings["merge_s"] = time.perf_counter() - t
+        # Validation (own process) and the COPY (the server) run at the same time; the load
+        # transaction waits for the validation report before it commits.
         t = time.perf_counter()
-        self._warm.result()
-        validation = self._validator.submit(_validate_in_worker, plan_dict, merged, self.settings).result()
-        timings["validate_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        summary = load_week(plan_dict, merged, validation, self.settings)
-        timings["load_s"] = time.perf_counter() - t
+        validation = self._validator.submit(_validate_in_worker, plan_dict, merged, self.settings)
+
+        def await_validation() -> dict[str, Any]:
+            waited = time.perf_counter()
+            report = validation.result()
+            timings["validate_wait_s"] = time.perf_counter() - waited
+            return report
+
+        summary = load_week(plan_dict, merged, None, self.settings, tables=(listings, quarantine),
+                            await_validation=await_validation)
+        timings["validate_and_load_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
         summary["rows_per_second"] = round(summary["rows_read"] / max(timings["total_s"], 1e-9))

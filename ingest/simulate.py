@@ -123,7 +123,7 @@ BAD_ROW_RATES: dict[str, float] = {
 FILE_FAULTS: tuple[str, ...] = ("missing_column", "zero_byte", "header_only", "unterminated_quote")
 DUPLICATE_RATE = 0.005  # extra copies of valid listings, as a share of the rows written
 OUTLIER_RATE = 0.002  # injected price outliers, as a share of the rows of healthy files
-PREMIUM_SIGMA = 0.05  # persistent per-listing log premium
+PREMIUM_SIGMA = 0.045  # persistent per-listing log premium
 NOISE_SIGMA = 0.06  # weekly per-listing log noise
 LONG_TAIL_SHARE = 0.04  # share of long-tail references in sources that carry model columns
 
@@ -141,7 +141,7 @@ ProgressCallback = Callable[[str], None]
 
 # name | file slug | weight (share of rows) | parts | kind | region | currency mix
 _SOURCE_TABLE = """
-chrono24.com | chrono24 | 27 | 6 | marketplace | global | EUR 50, USD 24, CHF 8, GBP 9, HKD 3, JPY 2, AUD 2, SGD 1, CAD 1
+chrono24.com | chrono24 | 27 | 6 | marketplace | global | EUR 50, USD 24, CHF 8, GBP 9, HKD 3, JPY 2, AUD 4
 ebay.com | ebay | 11 | 3 | marketplace | us | USD 90, GBP 4, EUR 3, CAD 2, AUD 1
 watchbox.com | watchbox | 4 | 2 | dealer | us | USD 80, HKD 10, SGD 5, CHF 5
 bobswatches.com | bobswatches | 3 | 2 | dealer | us | USD 100
@@ -603,8 +603,16 @@ def _strings(values: Sequence[str]) -> pa.Array:
     return pa.array(list(values), pa.string())
 
 
+def _csv_field(value: str) -> str:
+    """One field as RFC 4180 writes it (quoted only when needed)."""
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def _take(table: Sequence[str] | pa.Array, idx: np.ndarray) -> pa.Array:
-    arr = table if isinstance(table, pa.Array) else _strings(table)
+    """``table[idx]``; a Python sequence is a vocabulary of raw values, taken as CSV-ready fields."""
+    arr = table if isinstance(table, pa.Array) else _strings([_csv_field(v) for v in table])
     return arr.take(pa.array(np.asarray(idx, dtype=np.int64)))
 
 
@@ -790,6 +798,8 @@ def _build_source(line: str) -> Source:
         ts_style = "date" if rng.random() < 0.7 else "utc"
     else:
         ts_style = str(rng.choice(["date", "utc", "offset"], p=[0.25, 0.4, 0.35]))
+    if region in {"jp", "hk"} and kind != "forum":
+        ts_style = "offset"  # local time with +09:00 / +08:00
     if slug == "reddit-watchexchange":
         id_style, id_prefix = "b36", ""
     elif slug in {"chrono24", "ebay", "ebayau"} or rng.random() < 0.5:
@@ -910,7 +920,7 @@ def _build_universe() -> _Universe:
         for spelling in brand_choice.values[brand_choice.starts[g] : end]:
             if resolve_brand(spelling, alias_map) != b:
                 raise ValueError(f"simulator: brand spelling {spelling!r} does not resolve to {b!r}")
-    for r, ref in enumerate(listed):
+    for r in range(len(listed)):
         end = ref_choice.starts[r + 1] if r + 1 < len(listed) else len(ref_choice.values)
         for spelling in ref_choice.values[ref_choice.starts[r] : end]:
             if canonical_reference(spelling) != canonical[r]:
@@ -999,6 +1009,8 @@ class _Pool:
 
 
 class _Simulator:
+    """The state carried from week to week: the listings online, id counters, the ledgers."""
+
     def __init__(self, seed: int, rows_per_week: int) -> None:
         self.seed = seed
         self.rows_per_week = rows_per_week
@@ -1054,6 +1066,7 @@ class _Simulator:
         self.box_choice = _Choice([_BOX_PAPERS])
         self.suffix_newlines = np.array([s.count("\n") for s, _ in _TITLE_SUFFIXES])
         self.pool = _Pool()
+        self._persisting = 0  # listings of the last week that were online the week before
         self.ledger_bad: list[list[Any]] = []
         self.ledger_dups: list[list[Any]] = []
         self.ledger_outliers: list[list[Any]] = []
@@ -1138,7 +1151,8 @@ class _Simulator:
         return week
 
     # ---------------------------------------------------------------- one week
-    def week(self, k: int, scrape_date: date) -> tuple[list[tuple[str, bytes]], dict[str, Any]]:
+    def week(self, k: int, scrape_date: date, sink: Callable[[str, bytes], None]) -> dict[str, Any]:
+        """Simulate one weekly scrape; each file goes to ``sink(name, data)``; returns the week's manifest."""
         rng = np.random.default_rng([self.seed, k + 10 * PATH_WEEKS, 0x5C])
         uni = self.uni
         n_src = len(self.sources)
@@ -1156,7 +1170,7 @@ class _Simulator:
             file_fault[int(self.file_start[s])] = fault
 
         # --- rows per source (largest remainder, exact total); duplicates are extra copies
-        n_dups = int(round(total * DUPLICATE_RATE)) if total >= 200 else 0
+        n_dups = round(total * DUPLICATE_RATE) if total >= 200 else 0
         unique_rows = total - n_dups
         weights = self.src_weight * np.exp(rng.normal(0.0, 0.15, n_src))
         weights[list(empty_sources)] = 0.0
@@ -1198,7 +1212,7 @@ class _Simulator:
         n_healthy = int(healthy.sum())
         counts_by_reason: dict[str, int] = {}
         for r, name in enumerate(REASONS):
-            want = int(round(BAD_ROW_RATES[name] * n_healthy))
+            want = round(BAD_ROW_RATES[name] * n_healthy)
             if n_healthy >= 200:
                 want = max(1, want)
             eligible = healthy & (reason < 0)
@@ -1217,7 +1231,7 @@ class _Simulator:
         shifted = usd * factor
         eligible = valid & (per_ref[rows["ref"]] >= 8) & (shifted >= 150) & (shifted <= 9_000_000)
         pool_idx = np.flatnonzero(eligible)
-        want = int(round(OUTLIER_RATE * n_healthy))
+        want = round(OUTLIER_RATE * n_healthy)
         outlier_idx = np.sort(rng.choice(pool_idx, size=min(want, len(pool_idx)), replace=False))
         usd[outlier_idx] = shifted[outlier_idx]
         is_outlier = np.zeros(n, dtype=bool)
@@ -1312,13 +1326,13 @@ class _Simulator:
         line_no = 1 + row_no + before - before[file_lo[file_id]]
 
         # --- render every column
-        columns = self._render(rng, rows, fmt, cents, ccy_rep, reason, ts, file_id, scrape_date)
+        repeat_of = np.where(copy_kind == 1, copy_of, -1)
+        columns = self._render(rng, rows, fmt, cents, ccy_rep, reason, ts, file_id, scrape_date, repeat_of)
         ids = columns["listing_id"]
 
         # --- files
-        out_files: list[tuple[str, bytes]] = []
         files_meta: list[dict[str, Any]] = []
-        faulty_rows = {f: 0 for f in FILE_FAULTS}
+        faulty_rows = dict.fromkeys(FILE_FAULTS, 0)
         for f in range(n_files):
             source = self.sources[self.file_src[f]]
             lo, hi = int(file_lo[f]), int(file_hi[f])
@@ -1335,7 +1349,7 @@ class _Simulator:
             if fault is not None:
                 faulty_rows[fault] += hi - lo
             files_meta.append(meta)
-            out_files.append((f"{folder}/{self.file_names[f]}", data))
+            sink(f"{folder}/{self.file_names[f]}", data)
 
         # --- ledgers: the exact rows behind the counts
         where = np.array([f"{folder}/{name}" for name in self.file_names], dtype=object)
@@ -1390,7 +1404,7 @@ class _Simulator:
             "market_week": market_week.isoformat(),
             "folder": folder,
             "n_files": n_files,
-            "n_sources": int(len({m["source"] for m in files_meta})),
+            "n_sources": len({m["source"] for m in files_meta}),
             "files": files_meta,
             "rows_written": int(n_total),
             "rows_in_healthy_files": rows_healthy,
@@ -1406,7 +1420,7 @@ class _Simulator:
             "expected_loaded": rows_healthy - n_bad - len(copies),
             "persisting_listings": int(self._persisting),
         }
-        return out_files, manifest
+        return manifest
 
     def _usd_per_unit(self, scrape_date: date) -> np.ndarray:
         from ingest.fx import usd_per_unit
@@ -1416,8 +1430,6 @@ class _Simulator:
             missing = [c for c, r in zip(CURRENCIES, rate, strict=True) if np.isnan(r)]
             raise ValueError(f"simulate: no ECB rate on or before {scrape_date} for {', '.join(missing)}")
         return rate
-
-    _persisting = 0
 
     def _pick_duplicates(
         self,
@@ -1483,8 +1495,12 @@ class _Simulator:
         ts: np.ndarray,
         file_id: np.ndarray,
         scrape_date: date,
+        repeat_of: np.ndarray,
     ) -> dict[str, pa.Array]:
-        """Every column (required, optional, extra) as text for every row, faults applied."""
+        """Every column (required, optional, extra) as CSV-ready text for every row, faults applied.
+
+        ``repeat_of`` is the row a row repeats (a same-file duplicate: identical bytes), else -1.
+        """
         uni = self.uni
         n = len(ts)
         src, ref = rows["src"], rows["ref"]
@@ -1523,7 +1539,7 @@ class _Simulator:
         ref_rep = np.where(is_reason("missing_reference"), n_refs + rng.integers(0, 2, n), rows["ref_rep"])
         out["reference_number"] = _take([*uni.ref_choice.values, "", " "], ref_rep)
 
-        price = _format_prices(fmt, cents)
+        price = _quote(_format_prices(fmt, cents))
         price = _override(price, is_reason("no_price"), pick(("", "", " ")))
         price = _override(price, is_reason("price_on_request"), pick(_POA))
         out["price"] = _override(price, is_reason("unparseable_price"), pick(_UNPARSEABLE))
@@ -1533,9 +1549,8 @@ class _Simulator:
         url_prefix = [_url_prefix(s) for s in self.sources]
         out["url"] = _join(_take(url_prefix, src), out["listing_id"])
         suffixes = [v for v, _ in _TITLE_SUFFIXES]
-        out["title"] = _join(
-            uni.title_base.take(pa.array(ref.astype(np.int64))), _take(suffixes, rows["suffix"])
-        )
+        title_suffix = _strings(suffixes).take(pa.array(rows["suffix"].astype(np.int64)))
+        out["title"] = _quote(_join(uni.title_base.take(pa.array(ref.astype(np.int64))), title_suffix))
         blank_model = rows["model_blank"] & uni.in_catalog[ref]
         out["parent_model"] = _override(_take(uni.parent, ref), blank_model, pick(("",)))
         out["specific_model"] = _override(_take(uni.specific, ref), blank_model, pick(("",)))
@@ -1548,15 +1563,24 @@ class _Simulator:
         out["year"] = pc.if_else(pa.array(year == 0), pa.scalar("", pa.string()), _digits(year))
         out["box_papers"] = _take(self.box_choice.values, rows["box"])
 
-        out["shipping"] = pick(_EXTRA_VALUES["shipping"])
-        out["seller_rating"] = pick(_EXTRA_VALUES["seller_rating"])
-        out["watchers"] = _digits(rng.integers(0, 120, n))
-        out["page"] = _digits(rng.integers(1, 400, n))
+        repeats = np.flatnonzero(repeat_of >= 0)
+
+        def draw(low: int, high: int) -> np.ndarray:  # per-row values, equal in a repeated row
+            values = rng.integers(low, high, n)
+            values[repeats] = values[repeat_of[repeats]]
+            return values
+
+        out["shipping"] = _take(_EXTRA_VALUES["shipping"], draw(0, len(_EXTRA_VALUES["shipping"])))
+        out["seller_rating"] = _take(
+            _EXTRA_VALUES["seller_rating"], draw(0, len(_EXTRA_VALUES["seller_rating"]))
+        )
+        out["watchers"] = _digits(draw(0, 120))
+        out["page"] = _digits(draw(1, 400))
         stamp = scrape_date.strftime("%Y%m%d")
         runs = [f"{name.removesuffix('.csv')}-{stamp}" for name in self.file_names]
         out["scrape_run"] = _take(runs, file_id)
-        out["lot"] = _join("Lot ", _digits(rng.integers(1, 900, n)))
-        out["images"] = _digits(rng.integers(1, 25, n))
+        out["lot"] = _join("Lot ", _digits(draw(1, 900)))
+        out["images"] = _digits(draw(1, 25))
         return out
 
     def _file_bytes(
@@ -1585,7 +1609,8 @@ class _Simulator:
             return bom + head
         cols = [columns[name].slice(lo, hi - lo) for name in names]
         if fault == "unterminated_quote":
-            # No quote anywhere in the file but one that opens a field and never closes.
+            # No quote anywhere in the file but one that opens a field and never closes (the
+            # fields are CSV-ready: quoting quotes, separators and line breaks become spaces).
             cols = [pc.replace_substring_regex(c, '[",\r\n]', " ") for c in cols]
             row = int(rng.integers(0, hi - lo))
             meta["fault_row"] = row + 1
@@ -1593,8 +1618,6 @@ class _Simulator:
             mask = np.zeros(hi - lo, dtype=bool)
             mask[row] = True
             cols[j] = _override(cols[j], mask, _join('"', cols[j]))
-        else:
-            cols = [_quote(c) for c in cols]
         lines = _join(_join(*cols, sep=","), "", sep=term)
         return bom + head + _string_bytes(lines)
 
@@ -1678,24 +1701,31 @@ def simulate(
     started = time.perf_counter()
     sim = _Simulator(seed, rows_per_week)
     dates = _scrape_dates(end, weeks, seed)
-    week_columns: list[int] = []
-    week_manifests: list[dict[str, Any]] = []
-    for i, scrape_date in enumerate(dates):
-        t0 = time.perf_counter()
-        monday = scrape_date - timedelta(days=scrape_date.weekday())
-        k = (monday - EPOCH).days // 7
-        files, info = sim.week(k, scrape_date)
-        _write_all(out, files)
-        week_columns.append(k + PATH_WEEKS)
-        week_manifests.append(info)
-        if progress is not None:
-            seconds = time.perf_counter() - t0
-            progress(
-                f"week {i + 1}/{weeks} {info['folder']}: {info['rows_written']:,} rows in {info['n_files']} files "
-                f"from {info['n_sources']} sources, {seconds:.1f} s ({info['rows_written'] / seconds:,.0f} rows/s)"
-            )
-    manifest = _manifest(sim, seed, weeks, rows_per_week, end, week_manifests)
-    _write_all(out, _truth_files(sim, week_columns, dates) + _ledger_files(sim, manifest))
+    writer = _Writer(out)
+    try:
+        week_columns: list[int] = []
+        week_manifests: list[dict[str, Any]] = []
+        for i, scrape_date in enumerate(dates):
+            t0 = time.perf_counter()
+            monday = scrape_date - timedelta(days=scrape_date.weekday())
+            k = (monday - EPOCH).days // 7
+            info = sim.week(k, scrape_date, writer.write)
+            writer.flush()
+            week_columns.append(k + PATH_WEEKS)
+            week_manifests.append(info)
+            if progress is not None:
+                seconds = time.perf_counter() - t0
+                written = info["rows_written"]
+                progress(
+                    f"week {i + 1}/{weeks} {info['folder']}: {written:,} rows in {info['n_files']} files "
+                    f"from {info['n_sources']} sources, {seconds:.1f} s ({written / seconds:,.0f} rows/s)"
+                )
+        manifest = _manifest(sim, seed, weeks, rows_per_week, end, week_manifests)
+        for name, data in _truth_files(sim, week_columns, dates) + _ledger_files(sim, manifest):
+            writer.write(name, data)
+        writer.flush()
+    finally:
+        writer.close()
     if progress is not None:
         total = manifest["totals"]["rows_written"]
         seconds = time.perf_counter() - started
@@ -1703,15 +1733,33 @@ def simulate(
     return manifest
 
 
-def _write_all(root: str, files: Sequence[tuple[str, bytes]]) -> None:
-    if storage.is_s3(root):
-        from concurrent.futures import ThreadPoolExecutor
+class _Writer:
+    """Writes files under a local or S3 root as soon as they are ready (S3: a few uploads at once)."""
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda item: storage.write_bytes(storage.join(root, item[0]), item[1]), files))
-        return
-    for name, data in files:
-        storage.write_bytes(storage.join(root, name), data)
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.pending: list[Any] = []
+        self.executor = None
+        if storage.is_s3(root):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.executor = ThreadPoolExecutor(max_workers=8)
+
+    def write(self, name: str, data: bytes) -> None:
+        uri = storage.join(self.root, name)
+        if self.executor is None:
+            storage.write_bytes(uri, data)
+        else:
+            self.pending.append(self.executor.submit(storage.write_bytes, uri, data))
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
 
 
 def _manifest(

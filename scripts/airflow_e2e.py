@@ -197,16 +197,18 @@ class Api:
         raise TimeoutError(f"{dag_id} run {run_id} did not finish within {timeout:.0f} s")
 
     def wait_new_run(self, dag_id: str, after: str, procs: Processes, timeout: float) -> dict[str, Any]:
-        """The first run of ``dag_id`` queued at or after ``after`` (ISO timestamp)."""
+        """The first asset-triggered run of ``dag_id`` whose ``run_after`` is at or after ``after`` (ISO)."""
         deadline = time.monotonic() + timeout
+        cutoff = datetime.fromisoformat(after)
         while time.monotonic() < deadline:
             procs.check_alive()
-            runs = self.get(f"/api/v2/dags/{dag_id}/dagRuns", order_by="-queued_at", limit=5)["dag_runs"]
-            fresh = [r for r in runs if (r.get("queued_at") or "") >= after]
+            runs = self.get(f"/api/v2/dags/{dag_id}/dagRuns", order_by="-id", limit=10)["dag_runs"]
+            fresh = [r for r in runs if r.get("run_type") == "asset_triggered"
+                     and datetime.fromisoformat(r["run_after"]) >= cutoff]
             if fresh:
                 return fresh[-1]
             time.sleep(2)
-        raise TimeoutError(f"no {dag_id} run was triggered within {timeout:.0f} s")
+        raise TimeoutError(f"no asset-triggered {dag_id} run within {timeout:.0f} s")
 
     def task_states(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         out = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=500)
@@ -372,107 +374,112 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
     try:
         with fresh_database(server_dsn, f"watch_e2e_{token}", args.keep) as warehouse_dsn, \
                 fresh_database(server_dsn, f"airflow_e2e_{token}", args.keep) as metadata_dsn:
-            os.environ["WAREHOUSE_DSN"] = warehouse_dsn
-            base_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+            try:
+                os.environ["WAREHOUSE_DSN"] = warehouse_dsn
+                base_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
 
-            # -- S3 (moto over HTTP) with a simulated week
-            t = time.perf_counter()
-            s3_url = start_moto(procs, base_env)
-            os.environ["AWS_ENDPOINT_URL_S3"] = s3_url
-            base_env["AWS_ENDPOINT_URL_S3"] = s3_url
-            import boto3
+                # -- S3 (moto over HTTP) with a simulated week
+                t = time.perf_counter()
+                s3_url = start_moto(procs, base_env)
+                os.environ["AWS_ENDPOINT_URL_S3"] = s3_url
+                base_env["AWS_ENDPOINT_URL_S3"] = s3_url
+                import boto3
 
-            boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket=BUCKET)
-            settings = load_settings()
-            logical_date = latest_sunday_midnight(datetime.now(UTC))
-            week = monday_of(logical_date.date())
-            from ingest.simulate import simulate
+                boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket=BUCKET)
+                settings = load_settings()
+                logical_date = latest_sunday_midnight(datetime.now(UTC))
+                week = monday_of(logical_date.date())
+                from ingest.simulate import simulate
 
-            simulate(settings.raw_root, weeks=args.weeks, rows_per_week=args.rows_per_week, seed=args.seed,
-                     end_date=week + timedelta(days=6))
-            figures["simulate_s"] = round(time.perf_counter() - t, 1)
-            say(f"simulated {args.weeks} week(s) x {args.rows_per_week:,} rows into {settings.raw_root} "
-                f"(moto at {s3_url}) in {figures['simulate_s']} s; week under test: {week}")
+                simulate(settings.raw_root, weeks=args.weeks, rows_per_week=args.rows_per_week, seed=args.seed,
+                         end_date=week + timedelta(days=6))
+                figures["simulate_s"] = round(time.perf_counter() - t, 1)
+                say(f"simulated {args.weeks} week(s) x {args.rows_per_week:,} rows into {settings.raw_root} "
+                    f"(moto at {s3_url}) in {figures['simulate_s']} s; week under test: {week}")
 
-            # -- Airflow: configure, migrate, pools, connections, manifest
-            t = time.perf_counter()
-            api_port = free_port()
-            env = airflow_env(settings, executor="CeleryExecutor", api_port=api_port, metadata_dsn=metadata_dsn,
-                              components=True)
-            env.update({
-                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(args.worker_concurrency),
-                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "60",
-            })
-            full_env = {**base_env, **env}
-            setup = setup_airflow(settings, env=full_env)
-            figures["setup_s"] = round(time.perf_counter() - t, 1)
-            say(f"airflow db migrate + pools + connections + manifest in {figures['setup_s']} s")
-            if args.bench:
-                figures["dag_parse_s"] = dag_parse_times(full_env)
-                say(f"DAG parse times (s): {figures['dag_parse_s']}")
+                # -- Airflow: configure, migrate, pools, connections, manifest
+                t = time.perf_counter()
+                api_port = free_port()
+                env = airflow_env(settings, executor="CeleryExecutor", api_port=api_port, metadata_dsn=metadata_dsn,
+                                  components=True)
+                env.update({
+                    "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(args.worker_concurrency),
+                    "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "60",
+                })
+                full_env = {**base_env, **env}
+                setup = setup_airflow(settings, env=full_env)
+                figures["setup_s"] = round(time.perf_counter() - t, 1)
+                say(f"airflow db migrate + pools + connections + manifest in {figures['setup_s']} s")
+                if args.bench:
+                    figures["dag_parse_s"] = dag_parse_times(full_env)
+                    say(f"DAG parse times (s): {figures['dag_parse_s']}")
 
-            # -- the components
-            t = time.perf_counter()
-            airflow = airflow_bin()
-            procs.start("api-server", [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port)],
-                        full_env)
-            procs.start("scheduler", [airflow, "scheduler"], full_env)
-            procs.start("dag-processor", [airflow, "dag-processor"], full_env)
-            procs.start("triggerer", [airflow, "triggerer"], full_env)
-            procs.start("celery worker", [airflow, "celery", "worker", "--queues", queue,
-                                          "--concurrency", str(args.worker_concurrency)], full_env)
-            api = Api(f"http://127.0.0.1:{api_port}", admin_password(settings))
-            api.wait_healthy(procs, timeout=180)
-            api.login()
-            for dag_id in (INGEST_DAG_ID, TRANSFORM_DAG_ID):
-                api.wait_dag(dag_id, procs, timeout=240)
-            figures["components_start_s"] = round(time.perf_counter() - t, 1)
-            say(f"api-server, scheduler, dag-processor, triggerer, celery worker up; DAGs parsed "
-                f"in {figures['components_start_s']} s")
+                # -- the components
+                t = time.perf_counter()
+                airflow = airflow_bin()
+                procs.start("api-server", [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port)],
+                            full_env)
+                procs.start("scheduler", [airflow, "scheduler"], full_env)
+                procs.start("dag-processor", [airflow, "dag-processor"], full_env)
+                procs.start("triggerer", [airflow, "triggerer"], full_env)
+                procs.start("celery worker", [airflow, "celery", "worker", "--queues", queue,
+                                              "--concurrency", str(args.worker_concurrency)], full_env)
+                api = Api(f"http://127.0.0.1:{api_port}", admin_password(settings))
+                api.wait_healthy(procs, timeout=180)
+                api.login()
+                for dag_id in (INGEST_DAG_ID, TRANSFORM_DAG_ID):
+                    api.wait_dag(dag_id, procs, timeout=240)
+                figures["components_start_s"] = round(time.perf_counter() - t, 1)
+                say(f"api-server, scheduler, dag-processor, triggerer, celery worker up; DAGs parsed "
+                    f"in {figures['components_start_s']} s")
 
-            # -- trigger the week. Its logical date is the latest scheduled tick, so unpausing does not
-            #    make the scheduler add a second run for it.
-            run_id = f"e2e__{week.isoformat()}__{token}"
-            api.unpause(TRANSFORM_DAG_ID)
-            api.trigger(INGEST_DAG_ID, run_id, logical_date, {"week": week.isoformat()})
-            api.unpause(INGEST_DAG_ID)
-            say(f"triggered {INGEST_DAG_ID} run {run_id} (week {week})")
-            t = time.perf_counter()
-            ingest_run = api.wait_run(INGEST_DAG_ID, run_id, procs, args.timeout)
-            figures["ingest_wall_s"] = round(time.perf_counter() - t, 1)
-            print_task_table(api, INGEST_DAG_ID, run_id)
-            if ingest_run["state"] != "success":
-                raise RuntimeError(f"{INGEST_DAG_ID} run ended {ingest_run['state']}")
-            figures["ingest_run_s"] = round(run_seconds(ingest_run), 1)
+                # -- trigger the week. Its logical date is the latest scheduled tick, so unpausing does not
+                #    make the scheduler add a second run for it.
+                run_id = f"e2e__{week.isoformat()}__{token}"
+                api.unpause(TRANSFORM_DAG_ID)
+                api.trigger(INGEST_DAG_ID, run_id, logical_date, {"week": week.isoformat()})
+                api.unpause(INGEST_DAG_ID)
+                say(f"triggered {INGEST_DAG_ID} run {run_id} (week {week})")
+                t = time.perf_counter()
+                ingest_run = api.wait_run(INGEST_DAG_ID, run_id, procs, args.timeout)
+                figures["ingest_wall_s"] = round(time.perf_counter() - t, 1)
+                print_task_table(api, INGEST_DAG_ID, run_id)
+                if ingest_run["state"] != "success":
+                    raise RuntimeError(f"{INGEST_DAG_ID} run ended {ingest_run['state']}")
+                figures["ingest_run_s"] = round(run_seconds(ingest_run), 1)
 
-            t = time.perf_counter()
-            transform = api.wait_new_run(TRANSFORM_DAG_ID, ingest_run["start_date"], procs, timeout=300)
-            transform_run = api.wait_run(TRANSFORM_DAG_ID, transform["dag_run_id"], procs, args.timeout)
-            figures["transform_wall_s"] = round(time.perf_counter() - t, 1)
-            print_task_table(api, TRANSFORM_DAG_ID, transform["dag_run_id"])
-            if transform_run["state"] != "success":
-                raise RuntimeError(f"{TRANSFORM_DAG_ID} run ended {transform_run['state']}")
-            figures["transform_run_s"] = round(run_seconds(transform_run), 1)
-            figures["transform_trigger"] = transform_run.get("run_type")
+                t = time.perf_counter()
+                transform = api.wait_new_run(TRANSFORM_DAG_ID, ingest_run["start_date"], procs, timeout=300)
+                transform_run = api.wait_run(TRANSFORM_DAG_ID, transform["dag_run_id"], procs, args.timeout)
+                figures["transform_wall_s"] = round(time.perf_counter() - t, 1)
+                print_task_table(api, TRANSFORM_DAG_ID, transform["dag_run_id"])
+                if transform_run["state"] != "success":
+                    raise RuntimeError(f"{TRANSFORM_DAG_ID} run ended {transform_run['state']}")
+                figures["transform_run_s"] = round(run_seconds(transform_run), 1)
+                figures["transform_trigger"] = transform_run.get("run_type")
 
-            counts = mart_rows(warehouse_dsn, week)
-            figures["mart_rows"] = counts
-            empty = [name for name, n in counts.items() if n == 0]
-            if not counts or empty:
-                raise RuntimeError(f"marts without rows for week {week}: {empty or 'no mart tables found'}")
-            say(f"marts with rows for {week}: " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in counts.items()))
-            ok = True
-    except Exception as exc:  # noqa: BLE001 - report, show logs, clean up, exit 1
+                counts = mart_rows(warehouse_dsn, week)
+                figures["mart_rows"] = counts
+                empty = [name for name, n in counts.items() if n == 0]
+                if not counts or empty:
+                    raise RuntimeError(f"marts without rows for week {week}: {empty or 'no mart tables found'}")
+                say(f"marts with rows for {week}: " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in counts.items()))
+                ok = True
+            except Exception as exc:  # noqa: BLE001 - report, show logs, clean up, exit 1
+                say(f"FAILED: {type(exc).__name__}: {exc}")
+                for name in procs.procs:
+                    if name != "moto":
+                        say(f"--- {name} log tail ---\n{procs.tail(name, 25)}")
+                failed_logs = sorted((workdir / "airflow" / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime)
+                for path in failed_logs[-3:]:
+                    text = path.read_text(errors="replace")
+                    if "error" in text.lower():
+                        say(f"--- task log {path.relative_to(workdir)} ---\n" + "\n".join(text.splitlines()[-30:]))
+            finally:
+                procs.stop_all()  # before the databases are dropped
+    except Exception as exc:  # noqa: BLE001 - set-up failures (databases, moto)
         say(f"FAILED: {type(exc).__name__}: {exc}")
-        for name in procs.procs:
-            if name != "moto":
-                say(f"--- {name} log tail ---\n{procs.tail(name, 25)}")
-        failed_logs = sorted((workdir / "airflow" / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime)
-        for path in failed_logs[-3:]:
-            text = path.read_text(errors="replace")
-            if "error" in text.lower():
-                say(f"--- task log {path.relative_to(workdir)} ---\n" + "\n".join(text.splitlines()[-30:]))
     finally:
         procs.stop_all()
         cleanup_redis_queue(queue)

@@ -2,10 +2,12 @@
     {#-
         on-run-end hook: append one row per node result of this invocation to
         <target schema>_audit.dbt_run_results (schema and table created when
-        missing). Renders to nothing -- and so does nothing -- when there are
-        no results or the command builds nothing (parse, compile, docs).
+        missing). Records build, run, test, seed, snapshot, retry and source
+        freshness. Renders to nothing -- and so does nothing -- when there are
+        no results or for the other commands (parse, compile, docs, ...).
     -#}
-    {%- if not execute or not results or flags.WHICH not in ['build', 'run', 'test', 'seed', 'snapshot', 'retry'] -%}
+    {%- set recorded_commands = ['build', 'run', 'test', 'seed', 'snapshot', 'retry', 'source', 'freshness'] -%}
+    {%- if not execute or not results or flags.WHICH not in recorded_commands -%}
         {{ return('') }}
     {%- endif -%}
     {%- set audit_schema = target.schema ~ '_audit' -%}

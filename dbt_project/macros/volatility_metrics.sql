@@ -3,7 +3,8 @@
         Weekly volatility and annualised growth of one aggregation level from
         its weekly aggregate. Output weeks >= recompute_from_week(); inputs
         read from 56 weeks earlier (growth_1y needs the market price at
-        t - 52 weeks; volatility_1y needs medians back to t - 52 weeks).
+        t - 52 weeks, which averages medians back to t - 56 weeks;
+        volatility_1y needs medians back to t - 52 weeks).
         Growth is numeric(80, 10): prices lie in [100, 1e7], so a market price
         ratio is at most 1e5 and growth_1m = ratio^13 - 1 stays below 1e65.
     -#}

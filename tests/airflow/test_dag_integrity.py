@@ -117,16 +117,24 @@ def _manifest_models(manifest_path: Path) -> tuple[dict[str, dict], dict[str, li
     return models, tests_of
 
 
+def _run_task_id(task_ids: set[str], model: str) -> str | None:
+    """Cosmos renders a model with tests as a group ``<model>.run`` + ``<model>.test``, else ``<model>_run``."""
+    for candidate in (f"dbt.{model}.run", f"dbt.{model}_run"):
+        if candidate in task_ids:
+            return candidate
+    return None
+
+
 def test_every_dbt_model_is_a_task_with_its_tests_after_it(parsed, dbt_manifest):
     mode, dags, _ = parsed
     dag = dags[TRANSFORM_DAG_ID]
     models, tests_of = _manifest_models(dbt_manifest)
     assert models, "the dbt project has no models"
     task_ids = {t.task_id for t in dag.tasks}
-    missing = [m for m in models if f"dbt.{m}.run" not in task_ids]
+    missing = [m for m in models if _run_task_id(task_ids, m) is None]
     assert not missing, f"models without a task: {missing}"
     for name in models:
-        run_task = dag.get_task(f"dbt.{name}.run")
+        run_task = dag.get_task(_run_task_id(task_ids, name))
         if tests_of.get(name):
             test_id = f"dbt.{name}.test"
             assert test_id in task_ids, f"{name} has tests but no test task"
@@ -141,7 +149,7 @@ def test_every_dbt_model_is_a_task_with_its_tests_after_it(parsed, dbt_manifest)
         for child in models.values():
             parents = {p.split(".")[-1] for p in child["depends_on"]["nodes"] if p.startswith("model.")}
             if name in parents:
-                assert f"dbt.{child['name']}.run" in gate.downstream_task_ids, (
+                assert _run_task_id(task_ids, child["name"]) in gate.downstream_task_ids, (
                     f"{child['name']} does not wait for {gate.task_id}")
     if mode == "watcher":
         assert "dbt.dbt_producer_watcher" in task_ids
@@ -158,9 +166,10 @@ def test_pools_from_dbt_meta_are_honoured(parsed, dbt_manifest):
     pooled = {name: pool for name, pool in expected.items() if pool}
     assert pooled, "no model sets meta.cosmos.operator_kwargs.pool in dbt_project.yml"
     assert set(pooled.values()) <= set(POOL_SETTINGS), "a dbt pool is not one of the configured pools"
+    task_ids = {t.task_id for t in dag.tasks}
     for name, pool in pooled.items():
-        assert dag.get_task(f"dbt.{name}.run").pool == pool
-        if f"dbt.{name}.test" in {t.task_id for t in dag.tasks}:
+        assert dag.get_task(_run_task_id(task_ids, name)).pool == pool
+        if f"dbt.{name}.test" in task_ids:
             assert dag.get_task(f"dbt.{name}.test").pool == pool
 
 

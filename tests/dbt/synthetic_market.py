@@ -49,15 +49,24 @@ class Reference:
 REFERENCES: tuple[Reference, ...] = (
     Reference("Rolex", "126610LN", "Submariner Date", "Submariner", 14_000, 0.004),
     Reference("Rolex", "124060", "Submariner No Date", "Submariner", 10_500, 0.002),
-    Reference("Rolex", "126500LN", "Cosmograph Daytona", "Daytona", 30_000, -0.003,
-              frozenset({10, 11, 30, 57})),
+    Reference(
+        "Rolex", "126500LN", "Cosmograph Daytona", "Daytona", 30_000, -0.003, frozenset({10, 11, 30, 57})
+    ),
     Reference("Rolex", "116610LV", None, "Submariner", 16_000, 0.001),
-    Reference("Omega", "310.30.42.50.01.001", "Speedmaster Moonwatch Professional", "Speedmaster",
-              6_500, 0.0015, frozenset({5, 20, 21, 22})),
+    Reference(
+        "Omega",
+        "310.30.42.50.01.001",
+        "Speedmaster Moonwatch Professional",
+        "Speedmaster",
+        6_500,
+        0.0015,
+        frozenset({5, 20, 21, 22}),
+    ),
     Reference("Omega", "210.30.42.20.03.001", "Seamaster Diver 300M", "Seamaster", 4_800, -0.001),
     Reference("Tudor", "79360N", "Black Bay Chrono", "Black Bay", 5_000, 0.003, frozenset(range(8))),
-    Reference("Tudor", "M79030N0001", None, None, 3_500, 0.0,
-              frozenset(w for w in range(N_WEEKS) if w % 3 == 2)),
+    Reference(
+        "Tudor", "M79030N0001", None, None, 3_500, 0.0, frozenset(w for w in range(N_WEEKS) if w % 3 == 2)
+    ),
 )
 
 # (reference index, week index) whose listings are all flagged outliers.
@@ -97,8 +106,17 @@ def listing_rows(week_indexes: list[int] | range) -> list[dict]:
     return rows
 
 
-def _row(ref: Reference, r: int, w: int, i: int, market_week: date, scrape_date: date,
-         scraped_at: datetime, price: float, is_outlier: bool) -> dict:
+def _row(
+    ref: Reference,
+    r: int,
+    w: int,
+    i: int,
+    market_week: date,
+    scrape_date: date,
+    scraped_at: datetime,
+    price: float,
+    is_outlier: bool,
+) -> dict:
     usd = _cents(price)
     return {
         "market_week": market_week,

@@ -9,6 +9,7 @@ need: navigate, evaluate JavaScript, wait for a condition, take a screenshot.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -67,9 +68,17 @@ class Browser:
         self.log_path = Path(self.profile) / "chromium.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             "--remote-allow-origins=*", f"--window-size={width},{height}", "about:blank"],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self._ids = itertools.count(1)
         self.ws = None
@@ -79,8 +88,13 @@ class Browser:
             self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout)
             self.send("Page.enable")
             self.send("Runtime.enable")
-            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                      deviceScaleFactor=1, mobile=False)
+            self.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
         except Exception:
             self.close()
             raise
@@ -165,10 +179,8 @@ class Browser:
 
     def close(self) -> None:
         if self.ws is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort on shutdown
                 self.ws.close()
-            except Exception:  # noqa: BLE001 - best effort on shutdown
-                pass
             self.ws = None
         if self.proc.poll() is None:
             self.proc.terminate()

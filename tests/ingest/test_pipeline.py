@@ -177,10 +177,12 @@ def test_validation_names_failed_expectations() -> None:
     }
     frame = pd.DataFrame([row, row | {"listing_id": "2", "currency": "XXX", "price_usd": 500.0}])
     with pytest.raises(ValidationFailed) as err:
-        validate_listings(frame, columns, "2026-11-16", 1, 10)
+        validate_listings(frame, None, columns, "2026-11-16", 1, 10)
     failed = {f["expectation"] for f in err.value.report["failed"]}
     assert failed == {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
     text = str(err.value)
+    with pytest.raises(ValidationFailed, match="expect_table_columns_to_match_ordered_list"):
+        validate_listings(frame.drop(columns=["title"]), None, columns, "2026-11-16", 1, 10)
     assert "price_usd" in text and "'listing_id': '1'" in text
 
 

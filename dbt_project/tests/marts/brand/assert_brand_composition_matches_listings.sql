@@ -34,7 +34,7 @@ listing_counts as (
         condition,
         count(*) as n_listings
     from listings
-    where market_week >= (select min(sample_weeks.market_week) from sample_weeks)
+    where market_week >= (select min(earliest.market_week) as first_week from sample_weeks as earliest)
     group by brand, market_week, condition
 
 ),

@@ -38,7 +38,7 @@ expected as (
         ) / 2 as median_price_usd
     from listings
     where
-        market_week >= (select min(sample_weeks.market_week) from sample_weeks)
+        market_week >= (select min(earliest.market_week) as first_week from sample_weeks as earliest)
         and parent_model is not null
     group by brand, parent_model, market_week
 

@@ -32,7 +32,7 @@ recent_listings as (
 
     select *
     from listings
-    where market_week >= (select min(sample_weeks.market_week) - 56 from sample_weeks)
+    where market_week >= (select min(earliest.market_week) - 56 as first_week from sample_weeks as earliest)
 
 ),
 

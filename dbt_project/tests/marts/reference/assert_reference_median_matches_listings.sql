@@ -33,7 +33,7 @@ sampled_listings as (
     from listings
     inner join sample_weeks
         on listings.market_week = sample_weeks.market_week
-    where listings.market_week >= (select min(sample_weeks.market_week) from sample_weeks)
+    where listings.market_week >= (select min(earliest.market_week) as first_week from sample_weeks as earliest)
 
 ),
 

@@ -32,7 +32,7 @@ recent_listings as (
     select *
     from listings
     where
-        market_week >= (select min(sample_weeks.market_week) - 28 from sample_weeks)
+        market_week >= (select min(earliest.market_week) - 28 as first_week from sample_weeks as earliest)
         and not is_outlier
 
 ),
@@ -82,8 +82,8 @@ recomputed as (
         on
             volatility.brand = weekly_returns.brand
             and volatility.reference_number = weekly_returns.reference_number
-            and weekly_returns.market_week > volatility.market_week - 28
-            and weekly_returns.market_week <= volatility.market_week
+            and volatility.market_week - 28 < weekly_returns.market_week
+            and volatility.market_week >= weekly_returns.market_week
     group by volatility.brand, volatility.reference_number, volatility.market_week
 
 )

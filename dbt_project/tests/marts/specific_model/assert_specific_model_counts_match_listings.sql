@@ -35,7 +35,7 @@ expected as (
         count(*) - count(nullif(is_outlier, false)) as n_priced
     from listings
     where
-        market_week >= (select min(sample_weeks.market_week) from sample_weeks)
+        market_week >= (select min(earliest.market_week) as first_week from sample_weeks as earliest)
         and specific_model is not null
     group by brand, specific_model, market_week
 

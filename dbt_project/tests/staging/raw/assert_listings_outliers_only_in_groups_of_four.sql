@@ -30,7 +30,7 @@ group_weeks as (
         count(*) as n_listings,
         count(*) filter (where is_outlier) as n_outliers
     from listings
-    where market_week >= (select min(recent_weeks.market_week) from recent_weeks)
+    where market_week >= (select min(earliest.market_week) as first_week from recent_weeks as earliest)
     group by brand, reference_number, market_week
 
 )
