@@ -8,7 +8,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 STAMP := .venv/.synced
 
-DEMO_WEEKS ?= 52
+DEMO_WEEKS ?= 53
 DEMO_ROWS ?= 20000
 DEMO_SEED ?= 42
 
@@ -36,6 +36,7 @@ lint: $(STAMP) ## ruff check + format check, sqlfluff, yamllint
 	@$(RUN) python -c "from ingest.settings import get_settings; get_settings().warehouse_dsn()" >/dev/null
 	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 	@$(RUN) yamllint -s .
+	@$(RUN) actionlint
 
 format: $(STAMP) ## Apply ruff formatting and fixes
 	@$(RUN) ruff check --fix .
@@ -44,8 +45,8 @@ format: $(STAMP) ## Apply ruff formatting and fixes
 bench: $(STAMP) ## Benchmarks (ingest vs floor vs to_sql, dbt, Airflow): prints figures
 	@$(RUN) python -m ingest.bench
 
-dbt-build: $(STAMP) ## dbt build (models + tests) against the configured warehouse
-	@$(RUN) ingest dbt build
+dbt-build: $(STAMP) ## dbt build (models + tests) against the configured warehouse (extra args: DBT_ARGS=...)
+	@$(RUN) ingest dbt build $(DBT_ARGS)
 
 sample-data: $(STAMP) ## Load a small simulated sample (12 weeks) into the default database, for dbt work
 	@$(RUN) ingest simulate --out .data/sample-raw --weeks 12 --rows-per-week 20000 --seed 7

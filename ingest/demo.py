@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from ingest.summary import print_market_summary
 
     parser = argparse.ArgumentParser(prog="python -m ingest.demo", description=__doc__)
-    parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--weeks", type=int, default=53, help="a year of history plus this week")
     parser.add_argument("--rows-per-week", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-airflow", action="store_true", help="ingest this week with the CLI path instead")

@@ -495,6 +495,7 @@ def airflow_env(
 CELERY_PRELOAD = (
     "ingest.pipeline",
     "ingest.validation",
+    "great_expectations",
     "dbt.cli.main",
     "dbt.adapters.postgres",
     "cosmos.operators.local",
