@@ -85,8 +85,11 @@ def _floor(raw_week: Path, dsn: str) -> tuple[float, int]:
     for path in sorted(raw_week.glob("*.csv")):
         data = path.read_bytes()
         try:
-            header = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(block_size=1 << 16),
-                                    parse_options=pacsv.ParseOptions(newlines_in_values=True)).column_names
+            header = pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(block_size=1 << 16),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            ).column_names
             table = pacsv.read_csv(
                 io.BytesIO(data),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
@@ -95,8 +98,16 @@ def _floor(raw_week: Path, dsn: str) -> tuple[float, int]:
         except (pa.ArrowInvalid, StopIteration):
             continue  # the simulator's broken files: the floor simply skips them
         tables.append(table.rename_columns([c.strip().lower() for c in table.column_names]))
-    columns = ["listing_id", "source", "scraped_at", "brand", "reference_number", "price", "currency",
-               "condition"]
+    columns = [
+        "listing_id",
+        "source",
+        "scraped_at",
+        "brand",
+        "reference_number",
+        "price",
+        "currency",
+        "condition",
+    ]
     combined = pa.concat_tables([t.select(columns) for t in tables if set(columns) <= set(t.column_names)])
     read_s = time.perf_counter() - started
     with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
@@ -131,9 +142,25 @@ def bench_ingest(rows: int, seed: int) -> dict:
     env = {**os.environ, "WAREHOUSE_DSN": dsn, "RAW_ROOT": str(raw), "STAGING_ROOT": str(data / "staging")}
     print(f"[ingest] simulating one week of {rows:,} rows ...", flush=True)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ingest.cli", "simulate", "--out", str(raw), "--weeks", "1",
-                    "--rows-per-week", str(rows), "--seed", str(seed)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ingest.cli",
+            "simulate",
+            "--out",
+            str(raw),
+            "--weeks",
+            "1",
+            "--rows-per-week",
+            str(rows),
+            "--seed",
+            str(seed),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     print(f"      simulated in {time.perf_counter() - t:.1f} s", flush=True)
     week_dir = next(p for p in sorted(raw.iterdir()) if p.name.startswith("scrape_date="))
     week = date.fromisoformat(week_dir.name.split("=")[1])
@@ -153,22 +180,31 @@ def bench_ingest(rows: int, seed: int) -> dict:
     with psycopg.connect(dsn) as conn:
         loaded = conn.execute("select count(*) from raw.listings").fetchone()[0]
     result = {
-        "files": n_files, "rows": b_rows, "loaded": loaded,
-        "ingest_s": round(a_s, 1), "ingest_rows_per_s": round(b_rows / a_s), "ingest_peak_rss_mb": round(a_rss),
-        "floor_s": round(b_s, 1), "floor_rows_per_s": round(b_rows / b_s),
-        "to_sql_100k_s": round(c_s, 1), "to_sql_rows_per_s": round(100_000 / c_s),
+        "files": n_files,
+        "rows": b_rows,
+        "loaded": loaded,
+        "ingest_s": round(a_s, 1),
+        "ingest_rows_per_s": round(b_rows / a_s),
+        "ingest_peak_rss_mb": round(a_rss),
+        "floor_s": round(b_s, 1),
+        "floor_rows_per_s": round(b_rows / b_s),
+        "to_sql_100k_s": round(c_s, 1),
+        "to_sql_rows_per_s": round(100_000 / c_s),
         "ratio_ingest_to_floor": round(a_s / b_s, 2),
         "speedup_per_row_vs_to_sql": round((c_s / 100_000) / (a_s / b_rows), 1),
     }
-    print(f"""
+    print(
+        f"""
   Ingest benchmark ({n_files} files, {b_rows:,} rows, {loaded:,} loaded)
     (a) whole ingest          {a_s:7.1f} s  {b_rows / a_s:>10,.0f} rows/s  peak RSS {a_rss:,.0f} MB (process tree)
     (b) floor (read + COPY)   {b_s:7.1f} s  {b_rows / b_s:>10,.0f} rows/s
     (c) pandas to_sql (100k)  {c_s:7.1f} s  {100_000 / c_s:>10,.0f} rows/s
     (a)/(b) = {a_s / b_s:.2f}   (target <= 2.5)
-    (a) per row is {result['speedup_per_row_vs_to_sql']:.0f}x faster than (c)   (target >= 50)
+    (a) per row is {result["speedup_per_row_vs_to_sql"]:.0f}x faster than (c)   (target >= 50)
     peak RSS {a_rss:,.0f} MB   (target <= 1536)
-""", flush=True)
+""",
+        flush=True,
+    )
     return result
 
 
@@ -189,8 +225,11 @@ def bench_dbt(rows: int, history_rows: int) -> dict:
         week_dir = next(p for p in sorted(raw.iterdir()) if p.name.startswith("scrape_date="))
         week = date.fromisoformat(week_dir.name.split("=")[1])
         new_week = week - timedelta(days=week.weekday())
-        print(f"[dbt] loading the real {rows:,}-row week and cloning {history} history weeks "
-              f"of {history_rows:,} rows ...", flush=True)
+        print(
+            f"[dbt] loading the real {rows:,}-row week and cloning {history} history weeks "
+            f"of {history_rows:,} rows ...",
+            flush=True,
+        )
         from ingest.pipeline import run_week
 
         run_week(str(raw), new_week, settings)
@@ -204,21 +243,30 @@ def bench_dbt(rows: int, history_rows: int) -> dict:
         run_dbt(["build", "--quiet", "--full-refresh"], settings)
         print(f"      history build {time.perf_counter() - t:.0f} s", flush=True)
         with psycopg.connect(dsn) as conn:
-            conn.execute(f"alter table raw.listings attach partition raw.listings_{new_week:%Y%m%d} "
-                         f"for values from ('{new_week}') to ('{new_week + timedelta(days=7)}')")
+            conn.execute(
+                f"alter table raw.listings attach partition raw.listings_{new_week:%Y%m%d} "
+                f"for values from ('{new_week}') to ('{new_week + timedelta(days=7)}')"
+            )
         t = time.perf_counter()
         run_dbt(["build", "--quiet", "--vars", json.dumps({"from_week": new_week.isoformat()})], settings)
         seconds = time.perf_counter() - t
         results[history] = round(seconds, 1)
         print(f"      weekly build on {history} weeks of history: {seconds:.1f} s", flush=True)
     ratio = results[52] / results[4]
-    print(f"""
+    print(
+        f"""
   dbt benchmark (one new week of {rows:,} listings; history weeks of {history_rows:,} listings)
     on  4 weeks of history  {results[4]:6.1f} s
     on 52 weeks of history  {results[52]:6.1f} s   (target <= 60 s)
     ratio {ratio:.2f}   (target <= 1.25)
-""", flush=True)
-    return {"dbt_weekly_build_4w_s": results[4], "dbt_weekly_build_52w_s": results[52], "ratio": round(ratio, 2)}
+""",
+        flush=True,
+    )
+    return {
+        "dbt_weekly_build_4w_s": results[4],
+        "dbt_weekly_build_52w_s": results[52],
+        "ratio": round(ratio, 2),
+    }
 
 
 def _clone_history(dsn: str, new_week: date, weeks: int, rows: int) -> None:
@@ -231,8 +279,10 @@ def _clone_history(dsn: str, new_week: date, weeks: int, rows: int) -> None:
             week = new_week - timedelta(weeks=k)
             part = f"raw.{partition_name(week)}"
             conn.execute(f"drop table if exists {part}")
-            conn.execute(f"create table {part} partition of raw.listings for values from ('{week}') "
-                         f"to ('{week + timedelta(days=7)}')")
+            conn.execute(
+                f"create table {part} partition of raw.listings for values from ('{week}') "
+                f"to ('{week + timedelta(days=7)}')"
+            )
             conn.execute(
                 f"""insert into {part}
                     select date '{week}', source, listing_id, scrape_date - {7 * k}, scraped_at - interval '{k} weeks',
@@ -251,8 +301,11 @@ def bench_airflow(rows: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--history-rows", type=int, default=int(os.environ.get("BENCH_HISTORY_ROWS", 1_000_000)))
     parser.add_argument("--seed", type=int, default=2026)

@@ -115,13 +115,14 @@ class _Distinct:
 
     def __init__(self, values: pa.ChunkedArray | pa.Array) -> None:
         self.codes, self.uniques = parsing.map_unique(values, lambda v: v)
+        self._codes = pa.array(self.codes)
 
     def map(self, fn: Callable[[Any], Any]) -> list[Any]:
         return [fn(v) for v in self.uniques]
 
-    def column(self, results: Sequence[Any], kind: pa.DataType = pa.string()) -> pa.Array:
-        """The per-row column of per-distinct ``results``."""
-        return pa.array(results, kind).take(pa.array(self.codes))
+    def column(self, results: Sequence[Any], kind: pa.DataType | None = None) -> pa.Array:
+        """The per-row column of per-distinct ``results`` (strings unless ``kind`` says otherwise)."""
+        return pa.array(results, kind or pa.string()).take(self._codes)
 
     def numpy(self, results: Sequence[Any], dtype: Any) -> np.ndarray:
         return np.asarray(results, dtype=dtype)[self.codes]
@@ -292,8 +293,10 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
             "source_file": per_file["source_file"].take(file_idx).take(bad),
             "line": table.column("_line").take(bad),
             "reason": pa.array(reason[bad_idx], pa.string()),
-            "detail": pa.array(_details(reason[bad_idx], table, bad, price_usd[bad_idx],
-                                        symbol.take(bad).to_pylist()), pa.string()),
+            "detail": pa.array(
+                _details(reason[bad_idx], table, bad, price_usd[bad_idx], symbol.take(bad).to_pylist()),
+                pa.string(),
+            ),
             "source": source.take(bad),
             "listing_id": listing_id.take(bad),
             "raw_row": pa.array(_raw_rows(table, bad), pa.string()),
@@ -362,7 +365,7 @@ def _raw_rows(table: pa.Table, rows: pa.Array) -> list[str]:
     if len(rows) == 0:
         return []
     subset = table.select(list(KNOWN_COLUMNS)).take(rows)
-    return [json.dumps({k: v for k, v in rec.items() if v not in (None, "")}, ensure_ascii=False)
-            for rec in subset.to_pylist()]
-
-
+    return [
+        json.dumps({k: v for k, v in rec.items() if v not in (None, "")}, ensure_ascii=False)
+        for rec in subset.to_pylist()
+    ]

@@ -1,12 +1,12 @@
 """The ``ingest`` command: a thin layer over the package.
 
-    ingest simulate --out DEST --weeks N --rows-per-week R --seed S [--end-date D]
-    ingest run --source SRC --week YYYY-MM-DD      (one market week; rerun replaces it)
-    ingest run --source SRC --all                  (every scrape folder: backfill)
-    ingest dbt ARGS...                             (dbt against the configured warehouse)
-    ingest summary                                 (the market summary from the marts)
-    ingest db start|stop|dsn|env|psql              (the embedded PostgreSQL)
-    ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
+ingest simulate --out DEST --weeks N --rows-per-week R --seed S [--end-date D]
+ingest run --source SRC --week YYYY-MM-DD      (one market week; rerun replaces it)
+ingest run --source SRC --all                  (every scrape folder: backfill)
+ingest dbt ARGS...                             (dbt against the configured warehouse)
+ingest summary                                 (the market summary from the marts)
+ingest db start|stop|dsn|env|psql              (the embedded PostgreSQL)
+ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
 """
 
 from __future__ import annotations
@@ -36,23 +36,29 @@ def _print_summary(summary: dict) -> None:
     t = summary.get("timings", {})
     reasons = summary.get("quarantined_by_reason", {})
     print(f"week {summary['market_week']}  run {summary.get('run_id', '')}  {summary['status']}")
-    print(f"  files    {summary['files_total']:>10,}  loaded {summary['files_loaded']}, "
-          f"empty {summary['files_empty']}, rejected {summary['files_rejected']}")
+    print(
+        f"  files    {summary['files_total']:>10,}  loaded {summary['files_loaded']}, "
+        f"empty {summary['files_empty']}, rejected {summary['files_rejected']}"
+    )
     print(f"  rows     {summary['rows_read']:>10,}  read (in accepted files)")
     print(f"  loaded   {summary['rows_loaded']:>10,}  ({summary['rows_outlier']:,} flagged as outliers)")
     print(f"  quarant. {summary['rows_quarantined']:>10,}")
     print(f"  dupes    {summary['rows_duplicate']:>10,}  removed by dedup")
-    print(f"  check    read = loaded + quarantined + duplicates: "
-          f"{summary['rows_read']:,} = {summary['rows_loaded']:,} + {summary['rows_quarantined']:,} + "
-          f"{summary['rows_duplicate']:,}")
+    print(
+        f"  check    read = loaded + quarantined + duplicates: "
+        f"{summary['rows_read']:,} = {summary['rows_loaded']:,} + {summary['rows_quarantined']:,} + "
+        f"{summary['rows_duplicate']:,}"
+    )
     if reasons:
         print("  quarantine by reason: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items())))
     for f in summary.get("rejected_files", []):
         print(f"  rejected file {f['file']}: {f['reason']} ({f['detail']})")
     if t:
-        print(f"  time     {t.get('total_s', 0):.1f} s (read+clean {t.get('chunks_s', 0):.1f}, dedup+outliers+"
-              f"staging {t.get('merge_s', 0):.1f}, validate || COPY {t.get('validate_and_load_s', 0):.1f})"
-              f"  {summary.get('rows_per_second', 0):,} rows/s")
+        print(
+            f"  time     {t.get('total_s', 0):.1f} s (read+clean {t.get('chunks_s', 0):.1f}, dedup+outliers+"
+            f"staging {t.get('merge_s', 0):.1f}, validate || COPY {t.get('validate_and_load_s', 0):.1f})"
+            f"  {summary.get('rows_per_second', 0):,} rows/s"
+        )
     print(f"  staging  {summary.get('staging_uri', '')}")
 
 
@@ -93,9 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from ingest.dbt import dbt_environment
-
     from dbt.cli.main import dbtRunner
+
+    from ingest.dbt import dbt_environment
 
     settings = get_settings()
     with dbt_environment(settings) as env:
@@ -201,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_airflow(argparse.Namespace(command=argv[0], rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

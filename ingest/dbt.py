@@ -89,8 +89,11 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None) -> Any:
 
 def _failures(results: Any) -> str:
     try:
-        bad = [f"{r.node.name}: {r.status} {r.message or ''}".strip() for r in results
-               if str(r.status) in {"error", "fail"}]
+        bad = [
+            f"{r.node.name}: {r.status} {r.message or ''}".strip()
+            for r in results
+            if str(r.status) in {"error", "fail"}
+        ]
     except TypeError:
         return "see the dbt log"
     return "; ".join(bad) or "see the dbt log"

@@ -38,7 +38,9 @@ def ensure_simulated(settings: Settings, weeks: int, rows: int, seed: int) -> di
 
     manifest = _simulated_manifest(settings.raw_root)
     if manifest and (manifest.get("n_weeks"), manifest.get("rows_per_week"), manifest.get("seed")) == (
-        weeks, rows, seed
+        weeks,
+        rows,
+        seed,
     ):
         _say(f"[1/5] simulated scrapes already in {settings.raw_root} (seed {seed}); reusing them")
         return manifest
@@ -71,8 +73,10 @@ def backfill(settings: Settings, weeks: list[date]) -> None:
 
     done = loaded_weeks(settings)
     todo = [w for w in weeks if w not in done]
-    _say(f"[2/5] backfilling {len(todo)} of {len(weeks)} history weeks with the in-process ingest "
-         f"({len(weeks) - len(todo)} already loaded)")
+    _say(
+        f"[2/5] backfilling {len(todo)} of {len(weeks)} history weeks with the in-process ingest "
+        f"({len(weeks) - len(todo)} already loaded)"
+    )
     started = time.perf_counter()
     rows = 0
     with WeekRunner(settings) as runner:
@@ -80,8 +84,7 @@ def backfill(settings: Settings, weeks: list[date]) -> None:
             summary = runner.run(settings.raw_root, week)
             rows += summary["rows_loaded"]
             if i == len(todo) or i % 10 == 0:
-                _say(f"      {i}/{len(todo)} weeks, {rows:,} listings loaded, "
-                     f"{time.perf_counter() - started:.0f} s")
+                _say(f"      {i}/{len(todo)} weeks, {rows:,} listings loaded, {time.perf_counter() - started:.0f} s")
 
 
 def run_airflow_week(settings: Settings, week: date) -> None:

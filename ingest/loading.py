@@ -145,8 +145,17 @@ def replace_week(
                 " from stdin"
             ) as copy:
                 for f in files:
-                    copy.write_row((ledger["run_id"], f["source_file"], f["scrape_date"], f["status"],
-                                    f["rows_read"], f["reason"], f["detail"]))
+                    copy.write_row(
+                        (
+                            ledger["run_id"],
+                            f["source_file"],
+                            f["scrape_date"],
+                            f["status"],
+                            f["rows_read"],
+                            f["reason"],
+                            f["detail"],
+                        )
+                    )
             if before_commit is not None:
                 before_commit(cur)
     return ledger

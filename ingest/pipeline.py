@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest import __version__, storage
-from ingest.cleaning import LISTING_FIELDS, QUARANTINE_FIELDS, REASON_ORDER, clean_files
+from ingest.cleaning import REASON_ORDER, clean_files
 from ingest.outliers import flag_outliers
 from ingest.reading import SourceFile, market_week_of, read_file, scrape_folders, week_files
 from ingest.settings import Settings, get_settings
@@ -101,8 +101,9 @@ class WeekPlan:
             source_root=data["source_root"],
             staging_root=data["staging_root"],
             scrape_dates=[date.fromisoformat(d) for d in data["scrape_dates"]],
-            files=[SourceFile(f["uri"], f["name"], f["size"], date.fromisoformat(f["scrape_date"]))
-                   for f in data["files"]],
+            files=[
+                SourceFile(f["uri"], f["name"], f["size"], date.fromisoformat(f["scrape_date"])) for f in data["files"]
+            ],
             chunk_files=int(data["chunk_files"]),
             chunks=[list(c) for c in data["chunks"]],
             started_at=datetime.fromisoformat(data["started_at"]),
@@ -123,15 +124,15 @@ def plan_week(
     """List the week's files and split them into chunks. ``week`` must be a Monday."""
     settings = settings or get_settings()
     if week.weekday() != 0:
-        raise IngestError(f"--week {week} is a {week:%A}; a market week starts on a Monday "
-                          f"(did you mean {market_week_of(week)}?)")
+        raise IngestError(
+            f"--week {week} is a {week:%A}; a market week starts on a Monday (did you mean {market_week_of(week)}?)"
+        )
     try:
         dates, files = week_files(source, week)
     except FileNotFoundError as exc:
         raise IngestError(str(exc)) from exc
     if not dates:
-        raise IngestError(f"no scrape_date=YYYY-MM-DD folder under {source} falls in the market week "
-                          f"starting {week}")
+        raise IngestError(f"no scrape_date=YYYY-MM-DD folder under {source} falls in the market week starting {week}")
     if not files:
         raise IngestError(f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} hold no CSV file")
     per_chunk = max(1, chunk_files or settings.ingest_chunk_files)
@@ -172,6 +173,7 @@ def balance_chunks(sizes: list[int], max_files: int, target_bytes: int = CHUNK_T
 
 # --------------------------------------------------------------------------- chunks
 
+
 def _write_parquet(uri: str, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", compression_level=1)
@@ -196,9 +198,14 @@ def _read_ipc(uri: str) -> pa.Table:
 
 def _listings_schema() -> pa.Schema:
     types = {
-        "market_week": pa.date32(), "scrape_date": pa.date32(), "scraped_at": pa.timestamp("us", tz="UTC"),
-        "price_local": pa.float64(), "usd_per_unit": pa.float64(), "price_usd": pa.float64(),
-        "is_outlier": pa.bool_(), "source_line": pa.int32(),
+        "market_week": pa.date32(),
+        "scrape_date": pa.date32(),
+        "scraped_at": pa.timestamp("us", tz="UTC"),
+        "price_local": pa.float64(),
+        "usd_per_unit": pa.float64(),
+        "price_usd": pa.float64(),
+        "is_outlier": pa.bool_(),
+        "source_line": pa.int32(),
     }
     return pa.schema([(name, types.get(name, pa.string())) for name, _ in LISTING_COLUMNS])
 
@@ -246,6 +253,7 @@ def process_chunk(plan: WeekPlan | dict[str, Any], chunk_index: int) -> dict[str
 
 # --------------------------------------------------------------------------- merge
 
+
 def dedup_listings(listings: pa.Table) -> pa.Table:
     """One row per (source, listing_id): the latest scraped_at, then the lowest file, then the lowest line.
 
@@ -261,10 +269,13 @@ def dedup_listings(listings: pa.Table) -> pa.Table:
     source = sorted_keys.column("source").combine_chunks()
     listing_id = sorted_keys.column("listing_id").combine_chunks()
     n = len(source)
-    same_as_previous = np.r_[False, pc.and_(
-        pc.equal(source.slice(1), source.slice(0, n - 1)),
-        pc.equal(listing_id.slice(1), listing_id.slice(0, n - 1)),
-    ).to_numpy(zero_copy_only=False)]
+    same_as_previous = np.r_[
+        False,
+        pc.and_(
+            pc.equal(source.slice(1), source.slice(0, n - 1)),
+            pc.equal(listing_id.slice(1), listing_id.slice(0, n - 1)),
+        ).to_numpy(zero_copy_only=False),
+    ]
     order_np = order.to_numpy()
     if same_as_previous.any():
         group = np.cumsum(~same_as_previous)  # group number per position, in sorted order
@@ -322,7 +333,7 @@ def _merge(
     files = [f for r in results for f in r["files"]]
     rows_read = sum(r["rows_read"] for r in results)
     row_level = quarantine.filter(pc.is_valid(quarantine.column("line")))
-    by_reason = {code: 0 for code in REASON_ORDER}
+    by_reason = dict.fromkeys(REASON_ORDER, 0)
     for item in pc.value_counts(row_level.column("reason")).to_pylist():
         by_reason[str(item["values"])] = int(item["counts"])
     for f in files:
@@ -339,27 +350,32 @@ def _merge(
     quarantine = quarantine.cast(_quarantine_schema())
     _write_parquet(listings_uri, listings)
     _write_parquet(quarantine_uri, quarantine)
-    return {
-        "market_week": plan.market_week.isoformat(),
-        "listings_uri": listings_uri,
-        "quarantine_uri": quarantine_uri,
-        "files": files,
-        "files_total": len(files),
-        "files_loaded": sum(f["status"] == "loaded" for f in files),
-        "files_empty": sum(f["status"] == "empty" for f in files),
-        "files_rejected": sum(f["status"] == "rejected" for f in files),
-        "rows_read": rows_read,
-        "rows_loaded": listings.num_rows,
-        "rows_quarantined": row_level.num_rows,
-        "rows_duplicate": duplicates,
-        "rows_outlier": int(pc.sum(listings.column("is_outlier")).as_py() or 0),
-        "rows_in_rejected_files": sum(f["rows_read"] for f in files if f["status"] == "rejected"),
-        "quarantined_by_reason": {k: v for k, v in by_reason.items() if v},
-        "seconds": round(time.perf_counter() - started, 3),
-    }, listings, quarantine
+    return (
+        {
+            "market_week": plan.market_week.isoformat(),
+            "listings_uri": listings_uri,
+            "quarantine_uri": quarantine_uri,
+            "files": files,
+            "files_total": len(files),
+            "files_loaded": sum(f["status"] == "loaded" for f in files),
+            "files_empty": sum(f["status"] == "empty" for f in files),
+            "files_rejected": sum(f["status"] == "rejected" for f in files),
+            "rows_read": rows_read,
+            "rows_loaded": listings.num_rows,
+            "rows_quarantined": row_level.num_rows,
+            "rows_duplicate": duplicates,
+            "rows_outlier": int(pc.sum(listings.column("is_outlier")).as_py() or 0),
+            "rows_in_rejected_files": sum(f["rows_read"] for f in files if f["status"] == "rejected"),
+            "quarantined_by_reason": {k: v for k, v in by_reason.items() if v},
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+        listings,
+        quarantine,
+    )
 
 
 # --------------------------------------------------------------------------- validate + load
+
 
 def validate_week(
     plan: WeekPlan | dict[str, Any], merge_result: dict[str, Any], settings: Settings | None = None
@@ -425,9 +441,19 @@ def load_week(
     loading.start_run(dsn, schema, run)
     ledger = {
         key: merge_result[key]
-        for key in ("files_total", "files_loaded", "files_empty", "files_rejected", "rows_read", "rows_loaded",
-                    "rows_quarantined", "rows_duplicate", "rows_outlier", "rows_in_rejected_files",
-                    "quarantined_by_reason")
+        for key in (
+            "files_total",
+            "files_loaded",
+            "files_empty",
+            "files_rejected",
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+            "rows_duplicate",
+            "rows_outlier",
+            "rows_in_rejected_files",
+            "quarantined_by_reason",
+        )
     }
     ledger.update(run_id=plan.run_id, staging_uri=plan.week_uri)
     try:
@@ -436,8 +462,16 @@ def load_week(
         else:
             listings = _read_parquet(merge_result["listings_uri"])
             quarantine = _read_parquet(merge_result["quarantine_uri"])
-        loading.replace_week(dsn, schema, plan.market_week, listings, quarantine, merge_result["files"], ledger,
-                             before_commit=gate)
+        loading.replace_week(
+            dsn,
+            schema,
+            plan.market_week,
+            listings,
+            quarantine,
+            merge_result["files"],
+            ledger,
+            before_commit=gate,
+        )
     except Exception as exc:
         loading.fail_run(dsn, schema, plan.run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -449,6 +483,7 @@ def load_week(
 
 
 # --------------------------------------------------------------------------- the whole week in one process
+
 
 def _adopt_environment(environ: dict[str, str]) -> None:
     """Pool initializer: take the parent's environment (forkserver children inherit a stale one)."""
@@ -484,11 +519,16 @@ class WeekRunner:
 
         context = mp.get_context("forkserver")
         environ = dict(os.environ)
-        self._validator = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_warm_validation,
-                                              initargs=(environ,))
+        self._validator = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_warm_validation, initargs=(environ,)
+        )
         self._warm: Future = self._validator.submit(time.sleep, 0)
-        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
-                                         initializer=_adopt_environment, initargs=(environ,))
+        self._pool = ProcessPoolExecutor(
+            max_workers=max(1, workers),
+            mp_context=context,
+            initializer=_adopt_environment,
+            initargs=(environ,),
+        )
 
     def __enter__(self) -> WeekRunner:
         return self
@@ -507,8 +547,10 @@ class WeekRunner:
         plan = plan_week(source, week, self.settings)
         plan_dict = plan.to_dict()
         n_chunks = len(plan.chunk_indexes)
-        say(f"week {week}: {len(plan.files)} files in {n_chunks} chunks "
-            f"(scrape dates {', '.join(map(str, plan.scrape_dates))})")
+        say(
+            f"week {week}: {len(plan.files)} files in {n_chunks} chunks "
+            f"(scrape dates {', '.join(map(str, plan.scrape_dates))})"
+        )
         timings: dict[str, float] = {}
         futures = [self._pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
         results = []
@@ -519,8 +561,10 @@ class WeekRunner:
             rows += result["rows_read"]
             files_done += len(result["files"])
             elapsed = time.perf_counter() - started
-            say(f"  chunk {done}/{n_chunks}: files {files_done}/{len(plan.files)}, rows {rows:,} "
-                f"({rows / max(elapsed, 1e-9):,.0f} rows/s)")
+            say(
+                f"  chunk {done}/{n_chunks}: files {files_done}/{len(plan.files)}, rows {rows:,} "
+                f"({rows / max(elapsed, 1e-9):,.0f} rows/s)"
+            )
         timings["chunks_s"] = time.perf_counter() - started
         t = time.perf_counter()
         merged, listings, quarantine = _merge(plan_dict, results)
@@ -537,8 +581,14 @@ class WeekRunner:
             timings["validate_wait_s"] = time.perf_counter() - waited
             return report
 
-        summary = load_week(plan_dict, merged, None, self.settings, tables=(listings, quarantine),
-                            await_validation=await_validation)
+        summary = load_week(
+            plan_dict,
+            merged,
+            None,
+            self.settings,
+            tables=(listings, quarantine),
+            await_validation=await_validation,
+        )
         timings["validate_and_load_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
@@ -567,4 +617,3 @@ def run_week(
 
 def to_json(value: Any) -> str:
     return json.dumps(value, default=str, indent=2)
-

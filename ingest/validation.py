@@ -45,8 +45,10 @@ class ValidationFailed(Exception):
         self.report = report
         lines = [f"validation failed: {len(report['failed'])} expectation(s) not met"]
         for item in report["failed"]:
-            lines.append(f"- {item['expectation']} {item['kwargs']}: {item['unexpected_count']} unexpected; "
-                         f"examples: {item['examples']}")
+            lines.append(
+                f"- {item['expectation']} {item['kwargs']}: {item['unexpected_count']} unexpected; "
+                f"examples: {item['examples']}"
+            )
         super().__init__("\n".join(lines))
 
 
@@ -110,9 +112,11 @@ def validate_listings(
         .results
     )
     values = frame.assign(market_week=frame["market_week"].astype("string"))
-    results += batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
-        _suite(min_rows, max_rows, week), result_format=result_format
-    ).results
+    results += (
+        batch_definition.get_batch(batch_parameters={"dataframe": values})
+        .validate(_suite(min_rows, max_rows, week), result_format=result_format)
+        .results
+    )
     failed = []
     for item in results:
         if item.success:

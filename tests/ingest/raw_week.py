@@ -22,9 +22,27 @@ BAD_ROWS = {
     "missing_listing_id": ("", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12500", "USD", "New"),
     "missing_brand": ("B2", "chrono24.com", "2026-11-21", "  ", "126610LN", "12500", "USD", "New"),
     "missing_reference": ("B3", "chrono24.com", "2026-11-21", "Rolex", "", "12500", "USD", "New"),
-    "bad_timestamp": ("B4", "chrono24.com", "2026-10-01T10:00:00Z", "Rolex", "126610LN", "12500", "USD", "New"),
+    "bad_timestamp": (
+        "B4",
+        "chrono24.com",
+        "2026-10-01T10:00:00Z",
+        "Rolex",
+        "126610LN",
+        "12500",
+        "USD",
+        "New",
+    ),
     "no_price": ("B5", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "", "USD", "New"),
-    "price_on_request": ("B6", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "Price on request", "USD", ""),
+    "price_on_request": (
+        "B6",
+        "chrono24.com",
+        "2026-11-21",
+        "Rolex",
+        "126610LN",
+        "Price on request",
+        "USD",
+        "",
+    ),
     "unparseable_price": ("B7", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12,50,0", "USD", "New"),
     "unknown_currency": ("B8", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "12500", "BTC", "New"),
     "currency_conflict": ("B9", "chrono24.com", "2026-11-21", "Rolex", "126610LN", "€ 9.800", "USD", "New"),
@@ -56,8 +74,10 @@ def write_week(root: Path) -> Path:
         "E2,ebay.com,2026-11-21T23:00:00Z,Rolex,126610LN,13150,USD,Good\n",
         encoding="utf-8",
     )
-    (folder / "watchuseek.csv").write_text("listing_id,source,scraped_at,brand,price,currency,condition\n"
-                                           "W1,watchuseek.com,2026-11-21,Rolex,9000,USD,Good\n")
+    (folder / "watchuseek.csv").write_text(
+        "listing_id,source,scraped_at,brand,price,currency,condition\n"
+        "W1,watchuseek.com,2026-11-21,Rolex,9000,USD,Good\n"
+    )
     (folder / "broken.csv").write_text(HEADER + '\nX1,broken.com,2026-11-21,Rolex,126610LN,"12500,USD,New\n')
     (folder / "empty.csv").write_text("")
     (folder / "header-only.csv").write_text(HEADER + "\n")

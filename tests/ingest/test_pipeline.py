@@ -44,12 +44,8 @@ def test_every_quarantine_reason_once(loaded: dict) -> None:
 
 
 def test_whole_file_faults(loaded: dict) -> None:
-    files = dict(
-        (name, (status, reason, detail))
-        for name, status, reason, detail in _rows(
-            loaded["dsn"], "select source_file, status, reason, detail from raw.ingest_files"
-        )
-    )
+    rows = _rows(loaded["dsn"], "select source_file, status, reason, detail from raw.ingest_files")
+    files = {name: (status, reason, detail) for name, status, reason, detail in rows}
     assert files["scrape_date=2026-11-21/watchuseek.csv"][:2] == ("rejected", "missing_required_columns")
     assert "reference_number" in files["scrape_date=2026-11-21/watchuseek.csv"][2]
     assert files["scrape_date=2026-11-21/broken.csv"][:2] == ("rejected", "malformed_csv")
@@ -69,8 +65,11 @@ def test_ledger_reconciles(loaded: dict) -> None:
     assert s["rows_loaded"] == len(GOOD_ROWS) + 2
     assert s["rows_quarantined"] == len(BAD_ROWS)
     assert s["rows_read"] == s["rows_loaded"] + s["rows_quarantined"] + s["rows_duplicate"]
-    ledger = _rows(loaded["dsn"], "select status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
-                                  "files_total, files_rejected, files_empty from raw.ingest_runs")
+    ledger = _rows(
+        loaded["dsn"],
+        "select status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
+        "files_total, files_rejected, files_empty from raw.ingest_runs",
+    )
     assert ledger == [("succeeded", s["rows_read"], s["rows_loaded"], len(BAD_ROWS), 2, 7, 2, 2)]
 
 
@@ -95,14 +94,20 @@ def test_cleaned_values(loaded: dict) -> None:
 
 
 def test_dedup_keeps_latest_then_lowest_file_line(loaded: dict) -> None:
-    rows = dict(_rows(loaded["dsn"], "select listing_id, price_local::float from raw.listings "
-                                     "where source = 'ebay.com'"))
+    rows = dict(
+        _rows(loaded["dsn"], "select listing_id, price_local::float from raw.listings where source = 'ebay.com'")
+    )
     assert rows == {"E1": 13000.0, "E2": 13150.0}
 
 
 def test_physical_line_numbers_count_quoted_newlines(loaded: dict) -> None:
-    lines = dict(_rows(loaded["dsn"], "select listing_id, source_line from raw.listings where source = 'ebay.com' "
-                                      "and source_file like '%%ebay.csv'"))
+    lines = dict(
+        _rows(
+            loaded["dsn"],
+            "select listing_id, source_line from raw.listings where source = 'ebay.com' "
+            "and source_file like '%%ebay.csv'",
+        )
+    )
     assert lines == {"E1": 2}  # E2 (line 4 of ebay.csv) lost to its later copy in ebay-2.csv
     older = _rows(loaded["dsn"], "select line from raw.quarantine where listing_id = 'E1'")
     assert older == []  # duplicates are counted, not quarantined
@@ -111,12 +116,20 @@ def test_physical_line_numbers_count_quoted_newlines(loaded: dict) -> None:
 
 
 def test_outliers_flagged_within_reference_week(loaded: dict) -> None:
-    flags = dict(_rows(loaded["dsn"], "select listing_id, is_outlier from raw.listings "
-                                      "where reference_number = '126610LN'"))
+    flags = dict(
+        _rows(
+            loaded["dsn"],
+            "select listing_id, is_outlier from raw.listings where reference_number = '126610LN'",
+        )
+    )
     # 8 Rolex listings around $12.5k-13k: none is an outlier
     assert not any(flags.values())
-    patek = dict(_rows(loaded["dsn"], "select listing_id, is_outlier from raw.listings "
-                                      "where reference_number = '5711/1A010'"))
+    patek = dict(
+        _rows(
+            loaded["dsn"],
+            "select listing_id, is_outlier from raw.listings where reference_number = '5711/1A010'",
+        )
+    )
     assert len(patek) == 3 and not any(patek.values())  # n < 4: never flagged
 
 
@@ -171,9 +184,17 @@ def test_validation_names_failed_expectations() -> None:
 
     columns = [n for n, _ in LISTING_COLUMNS]
     row = dict.fromkeys(columns) | {
-        "market_week": "2026-11-16", "source": "a.com", "listing_id": "1", "scraped_at": pd.Timestamp("2026-11-21"),
-        "brand": "Rolex", "reference_number": "X", "condition": "new", "currency": "USD", "price_local": 50.0,
-        "price_usd": 50.0, "is_outlier": False,
+        "market_week": "2026-11-16",
+        "source": "a.com",
+        "listing_id": "1",
+        "scraped_at": pd.Timestamp("2026-11-21"),
+        "brand": "Rolex",
+        "reference_number": "X",
+        "condition": "new",
+        "currency": "USD",
+        "price_local": 50.0,
+        "price_usd": 50.0,
+        "is_outlier": False,
     }
     frame = pd.DataFrame([row, row | {"listing_id": "2", "currency": "XXX", "price_usd": 500.0}])
     with pytest.raises(ValidationFailed) as err:
@@ -188,8 +209,7 @@ def test_validation_names_failed_expectations() -> None:
 
 def test_cli_contract(loaded: dict, tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True, timeout=300)
 
     ok = cli("run", "--source", str(loaded["raw"]), "--week", WEEK.isoformat(), "--quiet")
     assert ok.returncode == 0, ok.stderr

@@ -46,8 +46,9 @@ def test_week_from_s3_to_s3_staging(
     client.create_bucket(Bucket="watch-raw")
     local = write_week(tmp_path / "raw")
     for path in sorted(local.rglob("*.csv")):
-        client.put_object(Bucket="watch-raw", Key=f"scrapes/{path.relative_to(local).as_posix()}",
-                          Body=path.read_bytes())
+        client.put_object(
+            Bucket="watch-raw", Key=f"scrapes/{path.relative_to(local).as_posix()}", Body=path.read_bytes()
+        )
     monkeypatch.setenv("STAGING_ROOT", "s3://watch-raw/staging")
     get_settings.cache_clear()
 
