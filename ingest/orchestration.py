@@ -84,8 +84,11 @@ def parse_week(value: Any) -> date | None:
 
 def _run_date(context: Mapping[str, Any]) -> date:
     """The UTC date a run stands for: its logical date, else (Airflow 3 manual runs) ``run_after``."""
-    for candidate in (context.get("logical_date"), getattr(context.get("dag_run"), "logical_date", None),
-                      getattr(context.get("dag_run"), "run_after", None)):
+    for candidate in (
+        context.get("logical_date"),
+        getattr(context.get("dag_run"), "logical_date", None),
+        getattr(context.get("dag_run"), "run_after", None),
+    ):
         if candidate is not None:
             if isinstance(candidate, datetime):
                 if candidate.tzinfo is not None:
@@ -176,7 +179,12 @@ def alert_on_failure(context: Mapping[str, Any]) -> None:
         reason = reason[:497] + "..."
     alert_log.error(
         "ALERT pipeline task failed: dag=%s task=%s run=%s week=%s try=%s exception=%s",
-        dag_id, task_id, run_id, week.isoformat() if week else "?", try_number, reason,
+        dag_id,
+        task_id,
+        run_id,
+        week.isoformat() if week else "?",
+        try_number,
+        reason,
     )
 
 
@@ -213,15 +221,31 @@ def is_dbt_test_task(task: Any) -> bool:
 
 
 def gate_dbt_tests(task_group: Any) -> list[str]:
-    """No retries for dbt test tasks: a failed data test fails at once and gates its downstream.
+    """Make every dbt test task a gate, in the Cosmos task group of the transform DAG.
 
-    Returns the test task ids (handy in tests).
+    - Test tasks do not retry: a failed data test fails at once (it will not fix itself).
+    - A test with several parents (rendered by Cosmos as its own "detached" task, a leaf)
+      is made upstream of the models that build on any of its parents, unless that would
+      make a cycle (a model that itself feeds another of the test's parents). So a failing
+      multi-parent test also stops what is built on the data it rejected.
+
+    Returns the test task ids.
     """
+    tasks = _walk(task_group)
     ids = []
-    for task in _walk(task_group):
+    for task in tasks:
         if is_dbt_test_task(task):
             task.retries = 0
             ids.append(task.task_id)
+    for task in tasks:
+        if not is_dbt_test_task(task) or task.downstream_list or len(task.upstream_list) < 2:
+            continue
+        ancestors = set(task.get_flat_relative_ids(upstream=True))
+        for parent in list(task.upstream_list):
+            for child in list(parent.downstream_list):
+                if child is task or is_dbt_test_task(child) or child.task_id in ancestors:
+                    continue
+                task >> child
     return ids
 
 
@@ -240,8 +264,17 @@ def dbt_manifest_path(settings: Settings | None = None) -> Path:
     return settings.dbt_project_dir / "target" / "manifest.json"
 
 
-_DBT_SOURCES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "models", "macros", "tests",
-                "seeds", "snapshots", "analyses")
+_DBT_SOURCES = (
+    "dbt_project.yml",
+    "packages.yml",
+    "dependencies.yml",
+    "models",
+    "macros",
+    "tests",
+    "seeds",
+    "snapshots",
+    "analyses",
+)
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -272,14 +305,24 @@ def _parse_env(settings: Settings) -> dict[str, str]:
     if settings.warehouse_dsn_env:
         parts = dsn_parts(settings.warehouse_dsn_env)
     else:
-        parts = {"host": "127.0.0.1", "port": str(settings.embedded_port), "user": "postgres",
-                 "password": "postgres", "dbname": settings.embedded_database}
+        parts = {
+            "host": "127.0.0.1",
+            "port": str(settings.embedded_port),
+            "user": "postgres",
+            "password": "postgres",
+            "dbname": settings.embedded_database,
+        }
     return {
-        "DBT_HOST": parts["host"], "DBT_PORT": parts["port"], "DBT_USER": parts["user"],
-        "DBT_PASSWORD": parts["password"] or "postgres", "DBT_DATABASE": parts["dbname"],
-        "DBT_SCHEMA": settings.dbt_schema, "DBT_TARGET": settings.dbt_target,
+        "DBT_HOST": parts["host"],
+        "DBT_PORT": parts["port"],
+        "DBT_USER": parts["user"],
+        "DBT_PASSWORD": parts["password"] or "postgres",
+        "DBT_DATABASE": parts["dbname"],
+        "DBT_SCHEMA": settings.dbt_schema,
+        "DBT_TARGET": settings.dbt_target,
         "WAREHOUSE_RAW_SCHEMA": settings.raw_schema,
-        "DBT_PROFILES_DIR": str(settings.dbt_project_dir), "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+        "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+        "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
     }
 
 
@@ -308,14 +351,32 @@ def ensure_manifest(settings: Settings | None = None, *, force: bool = False) ->
         env = {**os.environ, **_parse_env(settings), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         dbt = Path(sys.executable).with_name("dbt")
         cmd = [str(dbt) if dbt.exists() else "dbt"]
-        if (project / "packages.yml").exists() or (project / "dependencies.yml").exists():
-            if not (project / "dbt_packages").exists():
-                subprocess.run([*cmd, "deps", "--project-dir", str(project), "--profiles-dir", str(project)],
-                               env=env, cwd=project, check=False, capture_output=True, text=True)
+        has_packages = (project / "packages.yml").exists() or (project / "dependencies.yml").exists()
+        if has_packages and not (project / "dbt_packages").exists():
+            subprocess.run(
+                [*cmd, "deps", "--project-dir", str(project), "--profiles-dir", str(project)],
+                env=env,
+                cwd=project,
+                check=False,
+                capture_output=True,
+                text=True,
+            )
         proc = subprocess.run(
-            [*cmd, "parse", "--project-dir", str(project), "--profiles-dir", str(project),
-             "--target", settings.dbt_target],
-            env=env, cwd=project, capture_output=True, text=True, check=False,
+            [
+                *cmd,
+                "parse",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target",
+                settings.dbt_target,
+            ],
+            env=env,
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0 or not manifest.exists():
             tail = (proc.stdout + proc.stderr)[-2000:]
@@ -612,8 +673,9 @@ def run_airflow(
     """Run ``airflow <args>`` with :func:`airflow_env` (or ``env``)."""
     settings = settings or get_settings()
     env = env or airflow_env(settings)
-    return subprocess.run([airflow_bin(), *args], env=_process_env(env), check=check, text=True,
-                          capture_output=capture, cwd=settings.home)
+    return subprocess.run(
+        [airflow_bin(), *args], env=_process_env(env), check=check, text=True, capture_output=capture, cwd=settings.home
+    )
 
 
 def setup_airflow(
@@ -629,14 +691,28 @@ def setup_airflow(
     settings = settings or get_settings()
     env = dict(env or airflow_env(settings))
     started = time.monotonic()
-    migrate = subprocess.run([airflow_bin(), "db", "migrate"], env=_process_env(env), text=True,
-                             capture_output=True, check=False, cwd=settings.home)
+    migrate = subprocess.run(
+        [airflow_bin(), "db", "migrate"],
+        env=_process_env(env),
+        text=True,
+        capture_output=True,
+        check=False,
+        cwd=settings.home,
+    )
     if migrate.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{(migrate.stdout + migrate.stderr)[-3000:]}")
-    code = ("import json; from ingest.orchestration import _configure_in_this_process as c; "
-            "print('WATCH_SETUP ' + json.dumps(c()))")
-    proc = subprocess.run([sys.executable, "-c", code], env=_process_env(env), text=True,
-                          capture_output=True, check=False, cwd=settings.home)
+    code = (
+        "import json; from ingest.orchestration import _configure_in_this_process as c; "
+        "print('WATCH_SETUP ' + json.dumps(c()))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_process_env(env),
+        text=True,
+        capture_output=True,
+        check=False,
+        cwd=settings.home,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"creating pools/connections failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WATCH_SETUP ")), "WATCH_SETUP {}")

@@ -90,8 +90,7 @@ class Processes:
 
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name.replace(' ', '-')}.log").open("wb")
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
         self.procs[name] = proc
         return proc
 
@@ -115,10 +114,8 @@ class Processes:
         deadline = time.monotonic() + grace
         for proc in self.procs.values():
             remaining = max(0.1, deadline - time.monotonic())
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                pass
         for proc in self.procs.values():  # the group too: workers fork children
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -203,8 +200,11 @@ class Api:
         while time.monotonic() < deadline:
             procs.check_alive()
             runs = self.get(f"/api/v2/dags/{dag_id}/dagRuns", order_by="-id", limit=10)["dag_runs"]
-            fresh = [r for r in runs if r.get("run_type") == "asset_triggered"
-                     and datetime.fromisoformat(r["run_after"]) >= cutoff]
+            fresh = [
+                r
+                for r in runs
+                if r.get("run_type") == "asset_triggered" and datetime.fromisoformat(r["run_after"]) >= cutoff
+            ]
             if fresh:
                 return fresh[-1]
             time.sleep(2)
@@ -246,8 +246,9 @@ def dag_parse_times(env: dict[str, str]) -> dict[str, float]:
     )
     times: dict[str, float] = {}
     for dag_file in sorted((REPO / "airflow" / "dags").glob("*.py")):  # one interpreter per file: no shared imports
-        proc = subprocess.run([sys.executable, "-c", code, str(dag_file)], env=env, capture_output=True,
-                              text=True, check=False, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(dag_file)], env=env, capture_output=True, text=True, check=False, cwd=REPO
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("PARSE ")), None)
         if line is None:
             raise RuntimeError(f"parsing {dag_file.name} failed:\n{proc.stderr[-2000:]}")
@@ -270,10 +271,13 @@ def mart_rows(dsn: str, week: date) -> dict[str, int]:
         for schema, table in tables:
             has_week = conn.execute(
                 "select 1 from information_schema.columns where table_schema = %s and table_name = %s "
-                "and column_name = 'market_week'", (schema, table)).fetchone()
+                "and column_name = 'market_week'",
+                (schema, table),
+            ).fetchone()
             if has_week:
-                n = conn.execute(f'select count(*) from "{schema}"."{table}" where market_week = %s',
-                                 (week,)).fetchone()[0]
+                n = conn.execute(
+                    f'select count(*) from "{schema}"."{table}" where market_week = %s', (week,)
+                ).fetchone()[0]
                 counts[f"{schema}.{table}"] = int(n)
     return counts
 
@@ -316,13 +320,17 @@ def cleanup_redis_queue(queue: str) -> None:
         client.delete(queue, f"_kombu.binding.{queue}")
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, read top to bottom
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows-per-week", type=int, default=20_000)
     parser.add_argument("--weeks", type=int, default=2, help="simulated weeks (the last one is triggered)")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--execution-mode", choices=["local", "watcher"], default=None,
-                        help="Cosmos execution mode (default: COSMOS_EXECUTION_MODE or the project default)")
+    parser.add_argument(
+        "--execution-mode",
+        choices=["local", "watcher"],
+        default=None,
+        help="Cosmos execution mode (default: COSMOS_EXECUTION_MODE or the project default)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for each DAG run")
     parser.add_argument("--worker-concurrency", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=None, help="keep AIRFLOW_HOME and logs here")
@@ -332,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
     args = parser.parse_args(argv)
 
     if not redis_available():
-        say(f"SKIPPED: no Redis on {REDIS_HOST}:{REDIS_PORT} (the Celery broker); start one "
-            "(e.g. `redis-server --daemonize yes`) to run the Airflow end-to-end test.")
+        say(
+            f"SKIPPED: no Redis on {REDIS_HOST}:{REDIS_PORT} (the Celery broker); start one "
+            "(e.g. `redis-server --daemonize yes`) to run the Airflow end-to-end test."
+        )
         return 0
 
     overall = time.perf_counter()
@@ -347,11 +357,17 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
     queue = f"watch_e2e_{token}"
 
     # Everything this process and its children read through ingest.settings
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "RAW_ROOT": f"s3://{BUCKET}/raw", "STAGING_ROOT": f"s3://{BUCKET}/staging",
-        "AIRFLOW_HOME": str(workdir / "airflow"), "DO_NOT_TRACK": "1",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "RAW_ROOT": f"s3://{BUCKET}/raw",
+            "STAGING_ROOT": f"s3://{BUCKET}/staging",
+            "AIRFLOW_HOME": str(workdir / "airflow"),
+            "DO_NOT_TRACK": "1",
+        }
+    )
     os.environ.pop("AWS_CONN_ID", None)
     if args.execution_mode:
         os.environ["COSMOS_EXECUTION_MODE"] = args.execution_mode
@@ -368,12 +384,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
     from ingest.settings import load_settings
 
     server_dsn = load_settings().warehouse_dsn()  # the embedded server (started if needed) or WAREHOUSE_DSN's
-    say(f"workdir {workdir}; PostgreSQL {urlsplit(server_dsn).hostname}:{urlsplit(server_dsn).port}; "
-        f"Cosmos execution mode: {cosmos_execution_mode()}")
+    say(
+        f"workdir {workdir}; PostgreSQL {urlsplit(server_dsn).hostname}:{urlsplit(server_dsn).port}; "
+        f"Cosmos execution mode: {cosmos_execution_mode()}"
+    )
     ok = False
     try:
-        with fresh_database(server_dsn, f"watch_e2e_{token}", args.keep) as warehouse_dsn, \
-                fresh_database(server_dsn, f"airflow_e2e_{token}", args.keep) as metadata_dsn:
+        with (
+            fresh_database(server_dsn, f"watch_e2e_{token}", args.keep) as warehouse_dsn,
+            fresh_database(server_dsn, f"airflow_e2e_{token}", args.keep) as metadata_dsn,
+        ):
             try:
                 os.environ["WAREHOUSE_DSN"] = warehouse_dsn
                 base_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
@@ -391,24 +411,34 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
                 week = monday_of(logical_date.date())
                 from ingest.simulate import simulate
 
-                simulate(settings.raw_root, weeks=args.weeks, rows_per_week=args.rows_per_week, seed=args.seed,
-                         end_date=week + timedelta(days=6))
+                simulate(
+                    settings.raw_root,
+                    weeks=args.weeks,
+                    rows_per_week=args.rows_per_week,
+                    seed=args.seed,
+                    end_date=week + timedelta(days=6),
+                )
                 figures["simulate_s"] = round(time.perf_counter() - t, 1)
-                say(f"simulated {args.weeks} week(s) x {args.rows_per_week:,} rows into {settings.raw_root} "
-                    f"(moto at {s3_url}) in {figures['simulate_s']} s; week under test: {week}")
+                say(
+                    f"simulated {args.weeks} week(s) x {args.rows_per_week:,} rows into {settings.raw_root} "
+                    f"(moto at {s3_url}) in {figures['simulate_s']} s; week under test: {week}"
+                )
 
                 # -- Airflow: configure, migrate, pools, connections, manifest
                 t = time.perf_counter()
                 api_port = free_port()
-                env = airflow_env(settings, executor="CeleryExecutor", api_port=api_port, metadata_dsn=metadata_dsn,
-                                  components=True)
-                env.update({
-                    "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(args.worker_concurrency),
-                    "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "60",
-                })
+                env = airflow_env(
+                    settings, executor="CeleryExecutor", api_port=api_port, metadata_dsn=metadata_dsn, components=True
+                )
+                env.update(
+                    {
+                        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+                        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(args.worker_concurrency),
+                        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "60",
+                    }
+                )
                 full_env = {**base_env, **env}
-                setup = setup_airflow(settings, env=full_env)
+                setup_airflow(settings, env=full_env)
                 figures["setup_s"] = round(time.perf_counter() - t, 1)
                 say(f"airflow db migrate + pools + connections + manifest in {figures['setup_s']} s")
                 if args.bench:
@@ -418,21 +448,27 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
                 # -- the components
                 t = time.perf_counter()
                 airflow = airflow_bin()
-                procs.start("api-server", [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port)],
-                            full_env)
+                procs.start(
+                    "api-server", [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port)], full_env
+                )
                 procs.start("scheduler", [airflow, "scheduler"], full_env)
                 procs.start("dag-processor", [airflow, "dag-processor"], full_env)
                 procs.start("triggerer", [airflow, "triggerer"], full_env)
-                procs.start("celery worker", [airflow, "celery", "worker", "--queues", queue,
-                                              "--concurrency", str(args.worker_concurrency)], full_env)
+                procs.start(
+                    "celery worker",
+                    [airflow, "celery", "worker", "--queues", queue, "--concurrency", str(args.worker_concurrency)],
+                    full_env,
+                )
                 api = Api(f"http://127.0.0.1:{api_port}", admin_password(settings))
                 api.wait_healthy(procs, timeout=180)
                 api.login()
                 for dag_id in (INGEST_DAG_ID, TRANSFORM_DAG_ID):
                     api.wait_dag(dag_id, procs, timeout=240)
                 figures["components_start_s"] = round(time.perf_counter() - t, 1)
-                say(f"api-server, scheduler, dag-processor, triggerer, celery worker up; DAGs parsed "
-                    f"in {figures['components_start_s']} s")
+                say(
+                    f"api-server, scheduler, dag-processor, triggerer, celery worker up; DAGs parsed "
+                    f"in {figures['components_start_s']} s"
+                )
 
                 # -- trigger the week. Its logical date is the latest scheduled tick, so unpausing does not
                 #    make the scheduler add a second run for it.
@@ -490,8 +526,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a script, rea
 
             shutil.rmtree(workdir, ignore_errors=True)
 
-    say(("PASSED" if ok else "FAILED") + ": " + ", ".join(
-        f"{k}={v}" for k, v in figures.items() if k.endswith("_s") and not isinstance(v, dict)))
+    say(
+        ("PASSED" if ok else "FAILED")
+        + ": "
+        + ", ".join(f"{k}={v}" for k, v in figures.items() if k.endswith("_s") and not isinstance(v, dict))
+    )
     if args.bench:
         print("AIRFLOW_E2E_FIGURES " + json.dumps(figures), flush=True)
     if args.json:

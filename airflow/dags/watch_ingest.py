@@ -107,8 +107,9 @@ def watch_ingest() -> None:
             raise AirflowFailException(f"validation failed: {exc}") from exc
 
     @task(outlets=[LISTINGS])
-    def load(plan: dict[str, Any], merge_result: dict[str, Any], validation: dict[str, Any],
-             **context: Any) -> dict[str, Any]:
+    def load(
+        plan: dict[str, Any], merge_result: dict[str, Any], validation: dict[str, Any], **context: Any
+    ) -> dict[str, Any]:
         """Replace the week in PostgreSQL, record the ledger row, announce the new week."""
         from ingest.pipeline import WeekPlan, load_week
 

@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from cosmos.airflow.task_group import DbtTaskGroup
 from cosmos.config import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
 
 from ingest.orchestration import (
@@ -120,10 +120,17 @@ def watch_transform() -> None:
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
+            # a model's test task runs only the tests whose every parent is built by then ...
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+            # the watcher producer is never re-run on retry (Cosmos skips it): fail fast instead
+            setup_operator_args={"retries": 0},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.AFTER_EACH,
+            # ... and a test with several parents (e.g. a mart checked against the listings)
+            # becomes its own task, downstream of all of them
+            should_detach_multiple_parents_tests=True,
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         operator_args=operator_args,

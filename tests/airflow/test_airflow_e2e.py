@@ -29,13 +29,20 @@ def _redis_up() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379: the Celery end-to-end test needs one "
-                    "(start it with `redis-server --daemonize yes`)")
+@pytest.mark.skipif(
+    not _redis_up(),
+    reason="no Redis on 127.0.0.1:6379: the Celery end-to-end test needs one "
+    "(start it with `redis-server --daemonize yes`)",
+)
 def test_airflow_end_to_end(tmp_path):
     figures = tmp_path / "figures.json"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--rows-per-week", "5000", "--weeks", "2", "--json", str(figures)],
-        capture_output=True, text=True, cwd=REPO, timeout=2300, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=2300,
+        check=False,
     )
     print(proc.stdout[-4000:])
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]

@@ -105,7 +105,8 @@ def _manifest_models(manifest_path: Path) -> tuple[dict[str, dict], dict[str, li
     models = {
         node["name"]: node
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["package_name"] == project
+        if node["resource_type"] == "model"
+        and node["package_name"] == project
         and node["config"].get("materialized") != "ephemeral"
     }
     tests_of: dict[str, list[str]] = {}
@@ -150,9 +151,29 @@ def test_every_dbt_model_is_a_task_with_its_tests_after_it(parsed, dbt_manifest)
             parents = {p.split(".")[-1] for p in child["depends_on"]["nodes"] if p.startswith("model.")}
             if name in parents:
                 assert _run_task_id(task_ids, child["name"]) in gate.downstream_task_ids, (
-                    f"{child['name']} does not wait for {gate.task_id}")
+                    f"{child['name']} does not wait for {gate.task_id}"
+                )
     if mode == "watcher":
         assert "dbt.dbt_producer_watcher" in task_ids
+
+
+def test_multi_parent_tests_run_after_all_their_parents_and_gate_their_children(parsed):
+    """Cosmos renders a test on several models as its own task (detached); it must wait for every
+    parent, never fail or retry softly, and stop the children of its parents (where no cycle)."""
+    _, dags, _ = parsed
+    dag = dags[TRANSFORM_DAG_ID]
+    detached = [t for t in dag.tasks if t.task_id.endswith("_test") and "Test" in type(t).__name__]
+    for test in detached:
+        assert len(test.upstream_task_ids) >= 2, test.task_id
+        assert test.retries == 0
+        ancestors = set(test.get_flat_relative_ids(upstream=True))
+        for parent in test.upstream_list:
+            for child in parent.downstream_list:
+                if child is test or "Test" in type(child).__name__:
+                    continue
+                assert child.task_id in test.downstream_task_ids or child.task_id in ancestors, (
+                    f"{child.task_id} is not gated by {test.task_id}"
+                )
 
 
 def test_pools_from_dbt_meta_are_honoured(parsed, dbt_manifest):
@@ -182,10 +203,15 @@ def test_dag_files_do_no_work_at_parse_time():
         "print('RESULT ' + json.dumps({'errors': {k: str(v)[-300:] for k, v in bag.import_errors.items()},"
         " 'dags': sorted(bag.dags)}))\n"
     )
-    env = {**os.environ, "WAREHOUSE_DSN": "postgresql://nobody:x@127.0.0.1:9/none",
-           "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9", "RAW_ROOT": "s3://nowhere/raw"}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO,
-                          timeout=300, check=False)
+    env = {
+        **os.environ,
+        "WAREHOUSE_DSN": "postgresql://nobody:x@127.0.0.1:9/none",
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
+        "RAW_ROOT": "s3://nowhere/raw",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO, timeout=300, check=False
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line, proc.stderr[-3000:]
     result = json.loads(line[7:])
@@ -202,8 +228,9 @@ def test_parse_time_per_file_is_printed():
         "assert not bag.import_errors, bag.import_errors\nprint(f'SECONDS {dt:.2f}')\n"
     )
     for path in sorted(DAGS.glob("*.py")):
-        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                              cwd=REPO, timeout=300, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=REPO, timeout=300, check=False
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("SECONDS ")), None)
         assert line, proc.stderr[-3000:]
         print(f"\nparse time of {path.name}: {line.split()[1]} s (target < 2 s)")
@@ -224,28 +251,43 @@ def test_transform_week_comes_from_the_asset_events():
     from airflow.sdk import Asset
 
     asset = Asset(name=LISTINGS_ASSET_NAME, uri="watch-market://warehouse/raw/listings")
-    events = {asset: [SimpleNamespace(extra={"market_week": "2024-06-10"}),
-                      SimpleNamespace(extra={"market_week": "2024-06-03"})]}
+    events = {
+        asset: [
+            SimpleNamespace(extra={"market_week": "2024-06-10"}),
+            SimpleNamespace(extra={"market_week": "2024-06-03"}),
+        ]
+    }
     sunday = datetime(2024, 6, 23, tzinfo=UTC)
     ctx = {"triggering_asset_events": events, "logical_date": sunday, "params": {}}
     assert transform_from_week(ctx) == date(2024, 6, 3)
     assert transform_from_week({**ctx, "params": {"from_week": "2024-01-03"}}) == date(2024, 1, 1)
     assert transform_from_week({"triggering_asset_events": {}, "logical_date": sunday, "params": {}}) == date(
-        2024, 6, 17)
+        2024, 6, 17
+    )
 
 
 def test_failure_callback_logs_one_alert_line(caplog):
     ti = SimpleNamespace(dag_id=INGEST_DAG_ID, task_id="load", map_index=-1, try_number=2, run_id="r1")
     run = SimpleNamespace(run_id="scheduled__2024-06-09", dag_id=INGEST_DAG_ID)
-    context = {"task_instance": ti, "dag_run": run, "params": {"week": "2024-06-05"},
-               "logical_date": datetime(2024, 6, 9, tzinfo=UTC),
-               "exception": RuntimeError("COPY failed:\n connection reset")}
+    context = {
+        "task_instance": ti,
+        "dag_run": run,
+        "params": {"week": "2024-06-05"},
+        "logical_date": datetime(2024, 6, 9, tzinfo=UTC),
+        "exception": RuntimeError("COPY failed:\n connection reset"),
+    }
     with caplog.at_level(logging.ERROR, logger="watch_market.alerts"):
         alert_on_failure(context)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
     assert len(lines) == 1
     line = lines[0]
-    for part in (f"dag={INGEST_DAG_ID}", "task=load", "run=scheduled__2024-06-09", "week=2024-06-03", "try=2",
-                 "exception=RuntimeError: COPY failed: connection reset"):
+    for part in (
+        f"dag={INGEST_DAG_ID}",
+        "task=load",
+        "run=scheduled__2024-06-09",
+        "week=2024-06-03",
+        "try=2",
+        "exception=RuntimeError: COPY failed: connection reset",
+    ):
         assert part in line
     alert_on_failure({})  # never raises, whatever the context

@@ -35,8 +35,9 @@ select 1 as deliberately_failing
 
 def _most_depended_on_model(manifest: dict[str, Any]) -> str:
     project = manifest["metadata"]["project_name"]
-    models = {uid: n for uid, n in manifest["nodes"].items()
-              if n["resource_type"] == "model" and n["package_name"] == project}
+    models = {
+        uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model" and n["package_name"] == project
+    }
     children: dict[str, set[str]] = {uid: set() for uid in models}
     for uid, node in models.items():
         for parent in node["depends_on"]["nodes"]:
@@ -60,8 +61,11 @@ def _most_depended_on_model(manifest: dict[str, Any]) -> str:
 def scratch_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[Path, str]:
     """A copy of the repository's dbt project with the failing test; returns (home, model)."""
     home = tmp_path_factory.mktemp("scratch-home")
-    shutil.copytree(REPO / "dbt_project", home / "dbt_project",
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"))
+    shutil.copytree(
+        REPO / "dbt_project",
+        home / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"),
+    )
     model = _most_depended_on_model(json.loads(dbt_manifest.read_text()))
     tests_dir = home / "dbt_project" / "tests"
     tests_dir.mkdir(exist_ok=True)
@@ -121,16 +125,18 @@ def airflow_run_env(scratch_home, loaded_week, warehouse_env: str, server_dsn: s
 def _task_states(env: dict[str, str], run_id: str) -> dict[str, str | None]:
     dsn = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("select task_id, state from task_instance where dag_id = %s and run_id = %s",
-                            (TRANSFORM_DAG_ID, run_id)).fetchall()
+        rows = conn.execute(
+            "select task_id, state from task_instance where dag_id = %s and run_id = %s", (TRANSFORM_DAG_ID, run_id)
+        ).fetchall()
     return dict(rows)
 
 
 def _latest_run(env: dict[str, str]) -> tuple[str, str]:
     dsn = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("select run_id, state from dag_run where dag_id = %s order by id desc limit 1",
-                           (TRANSFORM_DAG_ID,)).fetchone()
+        row = conn.execute(
+            "select run_id, state from dag_run where dag_id = %s order by id desc limit 1", (TRANSFORM_DAG_ID,)
+        ).fetchone()
     assert row, "no transform run recorded"
     return row[0], row[1]
 
@@ -144,8 +150,15 @@ def test_failing_test_stops_everything_downstream(mode, scratch_home, loaded_wee
     env = {**airflow_run_env, "COSMOS_EXECUTION_MODE": mode}
     # a different logical date per mode: each `dags test` makes its own run
     run_date = loaded_week + timedelta(days=6 if mode == "local" else -1)
-    proc = subprocess.run([airflow_bin(), "dags", "test", TRANSFORM_DAG_ID, run_date.isoformat()],
-                          env=env, capture_output=True, text=True, cwd=REPO, timeout=1500, check=False)
+    proc = subprocess.run(
+        [airflow_bin(), "dags", "test", TRANSFORM_DAG_ID, run_date.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=1500,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     (home / f"dags-test-{mode}.log").write_text(output)
 
@@ -156,6 +169,8 @@ def test_failing_test_stops_everything_downstream(mode, scratch_home, loaded_wee
     assert states.get(test_id) == "failed", f"{test_id}: {states.get(test_id)}\n{output[-3000:]}"
     assert run_state == "failed"
     assert f"task={test_id}" in output and "ALERT pipeline task failed" in output
+    alert = next(ln for ln in output.splitlines() if "ALERT pipeline task failed" in ln and f"task={test_id}" in ln)
+    assert "deliberately_failing" in alert, f"{test_id} failed for another reason: {alert}"
 
     # what is downstream of the failing test task, from the DAG as rendered for the scratch project
     saved = os.environ.get("WATCH_HOME")

@@ -1,0 +1,181 @@
+"""The whole pipeline on simulated data, checked against the simulator's manifest and ground truth.
+
+Simulate 54 weeks -> ingest every week (the CLI's in-process path) -> dbt build ->
+compare: each week's ledger with the manifest (exact), and the marts with the true
+price paths (within stated tolerances).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from ingest.dbt import run_dbt
+from ingest.pipeline import WeekRunner, discover_weeks
+from ingest.settings import get_settings
+from ingest.simulate import simulate
+from ingest.summary import mart_schema
+
+WEEKS = 54
+ROWS_PER_WEEK = 25_000
+SEED = 11
+END = date(2026, 11, 22)
+WELL_POPULATED = 60  # listings priced in the week
+
+
+@pytest.fixture(scope="module")
+def pipeline(warehouse_env: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    raw = tmp_path_factory.mktemp("sim") / "raw"
+    manifest = simulate(str(raw), weeks=WEEKS, rows_per_week=ROWS_PER_WEEK, seed=SEED, end_date=END)
+    settings = get_settings()
+    summaries = {}
+    with WeekRunner(settings) as runner:
+        for week in discover_weeks(str(raw)):
+            summaries[week] = runner.run(str(raw), week)
+    run_dbt(["build", "--quiet"], settings)
+    return {"raw": raw, "manifest": manifest, "summaries": summaries, "dsn": warehouse_env}
+
+
+def _truth(raw: Path) -> tuple[dict, dict]:
+    weekly: dict[tuple[str, str], dict[date, float]] = defaultdict(dict)
+    with (raw / "_simulator" / "truth_weekly.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            key = (row["brand"], row["reference_number"])
+            weekly[key][date.fromisoformat(row["market_week"])] = float(row["true_median_usd"])
+    with (raw / "_simulator" / "truth_references.csv").open() as fh:
+        refs = {(r["brand"], r["reference_number"]): r for r in csv.DictReader(fh)}
+    return weekly, refs
+
+
+def _mart(dsn: str, table: str, columns: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        schema = mart_schema(conn, get_settings(), table)
+        assert schema, f"{table} was not built"
+        return conn.execute(f"select {columns} from {schema}.{table}").fetchall()
+
+
+def test_every_week_reconciles_with_the_manifest(pipeline: dict) -> None:
+    manifest = pipeline["manifest"]
+    assert len(manifest["weeks"]) == WEEKS
+    for expected in manifest["weeks"]:
+        week = date.fromisoformat(expected["market_week"])
+        got = pipeline["summaries"][week]
+        assert got["rows_loaded"] == expected["expected_loaded"], week
+        assert got["rows_duplicate"] == expected["duplicates"]["total"], week
+        bad = {k: v for k, v in expected["bad_rows"].items() if v}
+        row_level = {k: v for k, v in got["quarantined_by_reason"].items() if k not in {"malformed_csv",
+                                                                                        "missing_required_columns"}}
+        assert row_level == bad, week
+        assert got["files_rejected"] == sum(1 for f in expected["files"] if f["fault"] in
+                                            {"missing_column", "unterminated_quote"})
+        assert got["files_empty"] == sum(1 for f in expected["files"] if f["fault"] in {"zero_byte", "header_only"})
+        assert got["rows_read"] == got["rows_loaded"] + got["rows_quarantined"] + got["rows_duplicate"]
+    with psycopg.connect(pipeline["dsn"]) as conn:
+        loaded = conn.execute("select count(*) from raw.listings").fetchone()[0]
+        runs = conn.execute("select count(*), count(*) filter (where status = 'succeeded') "
+                            "from raw.ingest_runs").fetchone()
+    assert loaded == manifest["totals"]["expected_loaded"]
+    assert runs == (WEEKS, WEEKS)
+
+
+def test_weekly_medians_match_the_true_medians(pipeline: dict) -> None:
+    weekly, _ = _truth(pipeline["raw"])
+    rows = _mart(pipeline["dsn"], "reference_price_metrics", "brand, reference_number, market_week, n_priced, "
+                                                             "median_price_usd::float")
+    errors = [abs(median / weekly[(b, r)][w] - 1) for b, r, w, n, median in rows
+              if n >= WELL_POPULATED and (b, r) in weekly and w in weekly[(b, r)]]
+    assert len(errors) > 500
+    errors_np = np.array(errors)
+    assert np.median(errors_np) < 0.02
+    assert np.mean(errors_np < 0.05) > 0.97
+    assert errors_np.max() < 0.08
+
+
+def _true_market_price(path: dict[date, float], week: date) -> float:
+    window = [path[week - timedelta(weeks=k)] for k in range(5) if week - timedelta(weeks=k) in path]
+    return sum(window) / len(window)
+
+
+def test_one_year_growth_matches_the_true_paths(pipeline: dict) -> None:
+    """growth_1y of well-populated references vs the truth path's growth.
+
+    Tolerance: mean absolute error below 1.5 percentage points, 95 % within 3 points,
+    none beyond 5 points (the weekly medians are sample medians of ~60-400 listings).
+    """
+    weekly, refs = _truth(pipeline["raw"])
+    rows = _mart(pipeline["dsn"], "reference_volatility", "brand, reference_number, market_week, growth_1y::float")
+    # well-populated references: at least WELL_POPULATED priced listings in every week of their history
+    priced = _mart(pipeline["dsn"], "reference_price_metrics",
+                   "brand, reference_number, min(n_priced) over (partition by brand, reference_number)")
+    min_priced = {(b, r): n for b, r, n in priced}
+    checked = []
+    realized_log_changes, drifts = [], []
+    for brand, ref, week, growth in rows:
+        key = (brand, ref)
+        if growth is None or key not in weekly or min_priced.get(key, 0) < WELL_POPULATED:
+            continue
+        path = weekly[key]
+        year_ago = week - timedelta(weeks=52)
+        if year_ago not in path or week not in path:
+            continue
+        true_growth = _true_market_price(path, week) / _true_market_price(path, year_ago) - 1
+        checked.append(abs(growth - true_growth))
+        realized_log_changes.append(math.log1p(growth))
+        drifts.append(float(refs[key]["annual_drift"]))
+    errors = np.array(checked)
+    assert len(errors) >= 20
+    assert errors.mean() < 0.015
+    assert np.quantile(errors, 0.95) < 0.03
+    assert errors.max() < 0.05
+    # Across references the random part of the paths averages out: the mean realised
+    # 1-year log change is close to the mean true drift.
+    assert abs(np.mean(realized_log_changes) - np.mean(drifts)) < 0.03
+
+
+def test_volatility_tracks_the_true_volatility(pipeline: dict) -> None:
+    _, refs = _truth(pipeline["raw"])
+    rows = _mart(pipeline["dsn"], "reference_volatility", "brand, reference_number, market_week, volatility_1y::float")
+    priced = _mart(pipeline["dsn"], "reference_price_metrics", "brand, reference_number, min(n_priced) "
+                                                               "over (partition by brand, reference_number)")
+    min_priced = {(b, r): n for b, r, n in priced}
+    latest = max(w for _, _, w, _ in rows)
+    pairs = [(v, float(refs[(b, r)]["annual_volatility"])) for b, r, w, v in rows
+             if w == latest and v is not None and (b, r) in refs and min_priced.get((b, r), 0) >= 100]
+    assert len(pairs) >= 10
+    measured, true = np.array(pairs).T
+    assert np.corrcoef(measured, true)[0, 1] > 0.8
+    # sampling noise of weekly medians adds variance: measured volatility is not below the truth
+    assert np.median(measured / true) > 0.9
+
+
+def test_composition_matches_the_listings(pipeline: dict) -> None:
+    rows = _mart(pipeline["dsn"], "brand_composition", "brand, market_week, n_listings, n_new, n_preowned, "
+                                                       "n_unknown, pct_new::float")
+    with psycopg.connect(pipeline["dsn"]) as conn:
+        counts = {(b, w): (n, new, pre, unk) for b, w, n, new, pre, unk in conn.execute(
+            """select brand, market_week, count(*), count(*) filter (where condition = 'new'),
+                      count(*) filter (where condition not in ('new', 'unknown')),
+                      count(*) filter (where condition = 'unknown')
+               from raw.listings group by 1, 2""").fetchall()}
+    assert len(rows) == len(counts)
+    for brand, week, n, new, pre, unk, pct_new in rows:
+        assert (n, new, pre, unk) == counts[(brand, week)]
+        assert math.isclose(pct_new, new / n, abs_tol=1e-9)
+
+
+def test_run_results_are_recorded(pipeline: dict) -> None:
+    with psycopg.connect(pipeline["dsn"]) as conn:
+        schema = f"{get_settings().dbt_schema}_audit"
+        rows = conn.execute(f"select resource_type, status, count(*) from {schema}.dbt_run_results "
+                            "group by 1, 2").fetchall()
+    by_kind = {(kind, status): n for kind, status, n in rows}
+    assert by_kind.get(("model", "success"), 0) >= 20
+    assert by_kind.get(("test", "pass"), 0) >= 200
+    assert not any(status in {"error", "fail"} for _, status in by_kind)
