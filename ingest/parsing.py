@@ -95,9 +95,7 @@ _TOKEN_CURRENCY: dict[str, str] = {**{code: code for code in _ISO_4217}, **_SYMB
 # NFKC, which folds the fullwidth ￥ and $ into ¥ and $). Prefixed dollars/yen may carry one space
 # ("US $12,500" is eBay's form; "[ ]" because the pattern is used under re.VERBOSE). Longer
 # alternatives come first so that HK$ is never read as $.
-_CURRENCY_TOKEN = (
-    r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC])[ ]?\$|(?:CN|JP)[ ]?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
-)
+_CURRENCY_TOKEN = r"(?:(?:US|HK|SG|AU|CA|NZ|[SAC])[ ]?\$|(?:CN|JP)[ ]?¥|SFR\.?|FR\.|RMB|[A-Z]{3}|[$€£¥円元₩₹])"
 
 
 class PriceParse(NamedTuple):
@@ -175,9 +173,7 @@ def parse_price(text: str | None) -> PriceParse:
     match = _PRICE_RE.fullmatch(text.upper())
     if match is None:
         return _ON_REQUEST if _ON_REQUEST_RE.search(text) else _UNPARSEABLE
-    pre, integer, tsep, dsep, decimals, mult, post = match.group(
-        "pre", "int", "tsep", "dsep", "dec", "mult", "post"
-    )
+    pre, integer, tsep, dsep, decimals, mult, post = match.group("pre", "int", "tsep", "dsep", "dec", "mult", "post")
     if tsep is not None:
         if tsep == dsep:  # 1.234.56
             return _UNPARSEABLE
@@ -287,9 +283,7 @@ _CONDITION_WORDS: dict[str, str] = {
 }
 # Leading words (longest first), followed by the end or a non-letter: "New" and "New, boxed" are
 # new, "Newish" is not.
-_CONDITION_RE = re.compile(
-    r"(?:" + "|".join(sorted(_CONDITION_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])"
-)
+_CONDITION_RE = re.compile(r"(?:" + "|".join(sorted(_CONDITION_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])")
 _PARENTHESES_RE = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
 _CONDITION_SEPARATORS_RE = re.compile(r"[\s\-_‐‑–]+")
 
@@ -346,9 +340,7 @@ def resolve_brand(text: str | None, alias_map: dict[str, str]) -> str | None:
     return " ".join(word.capitalize() for word in (text or "").split())
 
 
-_REFERENCE_PREFIX_RE = re.compile(
-    r"^(?:REF(?:ERENCE)?(?![A-Z])\.?\s*(?:(?:NO|NR)\.?(?![A-Z])|NUMBER)?\s*[:#.]?|#)\s*"
-)
+_REFERENCE_PREFIX_RE = re.compile(r"^(?:REF(?:ERENCE)?(?![A-Z])\.?\s*(?:(?:NO|NR)\.?(?![A-Z])|NUMBER)?\s*[:#.]?|#)\s*")
 _REFERENCE_SEPARATORS_RE = re.compile(r"[\s\-‐‑‒–—−]+")
 
 

@@ -895,9 +895,7 @@ def _build_universe() -> _Universe:
     from ingest.catalog import brand_alias_map
     from ingest.parsing import canonical_reference, resolve_brand
 
-    rows = [
-        (r.brand, r.parent_model, r.specific_model, r.reference_number, r.base_price_usd) for r in REFERENCES
-    ]
+    rows = [(r.brand, r.parent_model, r.specific_model, r.reference_number, r.base_price_usd) for r in REFERENCES]
     n_catalog = len(rows)
     for line in _LONG_TAIL.strip().splitlines():
         brand, parent, number, specific, price = (f.strip() for f in line.split("|"))
@@ -1042,9 +1040,7 @@ class _Simulator:
             groups.append(list(enumerate(cat)))
             groups.append(list(enumerate((1 - LONG_TAIL_SHARE) * cat + LONG_TAIL_SHARE * tail)))
         self.ref_choice = _Choice(groups)
-        self.currency_choice = _Choice(
-            [[(CURRENCIES.index(c), w) for c, w in s.currencies] for s in self.sources]
-        )
+        self.currency_choice = _Choice([[(CURRENCIES.index(c), w) for c, w in s.currencies] for s in self.sources])
         fmt_groups = []
         for ccy in CURRENCIES:
             fmt_groups.append([(_FMT[n], w) for n, w in _CURRENCY_FORMATS[ccy]])
@@ -1247,9 +1243,7 @@ class _Simulator:
         rate = self._usd_per_unit(scrape_date)
         local_cents = usd / rate[ccy] * 100.0
         kind = _FMT_KIND[fmt]
-        unsuitable = ((kind == _KIND_K) & (local_cents < 500_000)) | (
-            (kind == _KIND_MAN) & (local_cents < 1e8)
-        )
+        unsuitable = ((kind == _KIND_K) & (local_cents < 500_000)) | ((kind == _KIND_MAN) & (local_cents < 1e8))
         if unsuitable.any():
             fallback = np.arange(len(_FORMATS))
             for a, b in _FALLBACK_FORMAT.items():
@@ -1277,9 +1271,7 @@ class _Simulator:
         ccy_rep = np.where(conflict, self.code_index[other], ccy_rep)
 
         # --- duplicates: a repeated row in the same file, or the listing again in another part
-        dup_rows, dup_file, dup_kind = self._pick_duplicates(
-            rng, n_dups, valid & ~is_outlier, file_id, faulty
-        )
+        dup_rows, dup_file, dup_kind = self._pick_duplicates(rng, n_dups, valid & ~is_outlier, file_id, faulty)
         n_total = n + len(dup_rows)
 
         def extend(a: np.ndarray) -> np.ndarray:
@@ -1454,11 +1446,7 @@ class _Simulator:
         target = np.empty(len(cross_rows), dtype=np.int64)
         for j, r in enumerate(cross_rows):  # at most DUPLICATE_RATE / 2 of the rows
             s = self.file_src[file_id[r]]
-            parts = [
-                f
-                for f in range(self.file_start[s], self.file_start[s + 1])
-                if not faulty[f] and f != file_id[r]
-            ]
+            parts = [f for f in range(self.file_start[s], self.file_start[s + 1]) if not faulty[f] and f != file_id[r]]
             target[j] = parts[int(rng.integers(len(parts)))]
         dup_rows = np.concatenate([same_rows, cross_rows]).astype(np.int64)
         dup_file = np.concatenate([file_id[same_rows], target]).astype(np.int64)
@@ -1571,9 +1559,7 @@ class _Simulator:
             return values
 
         out["shipping"] = _take(_EXTRA_VALUES["shipping"], draw(0, len(_EXTRA_VALUES["shipping"])))
-        out["seller_rating"] = _take(
-            _EXTRA_VALUES["seller_rating"], draw(0, len(_EXTRA_VALUES["seller_rating"]))
-        )
+        out["seller_rating"] = _take(_EXTRA_VALUES["seller_rating"], draw(0, len(_EXTRA_VALUES["seller_rating"])))
         out["watchers"] = _digits(draw(0, 120))
         out["page"] = _digits(draw(1, 400))
         stamp = scrape_date.strftime("%Y%m%d")
@@ -1777,9 +1763,7 @@ def _manifest(
     }
     totals["duplicates"] = sum(w["duplicates"]["total"] for w in week_manifests)
     totals["bad_rows"] = {r: sum(w["bad_rows"][r] for w in week_manifests) for r in REASONS}
-    totals["rows_in_faulty_files"] = {
-        f: sum(w["rows_in_faulty_files"][f] for w in week_manifests) for f in FILE_FAULTS
-    }
+    totals["rows_in_faulty_files"] = {f: sum(w["rows_in_faulty_files"][f] for w in week_manifests) for f in FILE_FAULTS}
     return {
         "generator": "ingest.simulate",
         "format_version": 1,
@@ -1790,9 +1774,7 @@ def _manifest(
         "n_sources": len(sim.sources),
         "catalog": {
             "brands": len(set(np.array(uni.brand)[uni.in_catalog])),
-            "parent_models": len(
-                {(b, p) for b, p, c in zip(uni.brand, uni.parent, uni.in_catalog, strict=True) if c}
-            ),
+            "parent_models": len({(b, p) for b, p, c in zip(uni.brand, uni.parent, uni.in_catalog, strict=True) if c}),
             "references": int(uni.in_catalog.sum()),
             "long_tail_references": int((~uni.in_catalog).sum()),
         },

@@ -64,9 +64,7 @@ SECRET_VARS = (
     "FLOWER_BASIC_AUTH",
 )
 # Environment keys of the services whose values are (or embed) a secret.
-SECRET_KEY_PATTERN = re.compile(
-    r"PASSWORD|SECRET|FERNET|KEY_ID|BASIC_AUTH|SQL_ALCHEMY_CONN|RESULT_BACKEND|DSN"
-)
+SECRET_KEY_PATTERN = re.compile(r"PASSWORD|SECRET|FERNET|KEY_ID|BASIC_AUTH|SQL_ALCHEMY_CONN|RESULT_BACKEND|DSN")
 # Well-known default credentials that must never be hard-coded.
 KNOWN_DEFAULT_SECRETS = ("minioadmin", "airflow:airflow@", "postgres:postgres@", ":changeme@")
 
@@ -230,15 +228,9 @@ def test_secrets_come_from_the_env_file(rendered: dict[str, Any]) -> None:
         assert env["AIRFLOW__CORE__FERNET_KEY"] == _sentinel("AIRFLOW_FERNET_KEY"), name
         assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == _sentinel("AIRFLOW_JWT_SECRET"), name
         assert env["AIRFLOW__API__SECRET_KEY"] == _sentinel("AIRFLOW_API_SECRET_KEY"), name
-        assert (
-            f":{_sentinel('AIRFLOW_DB_PASSWORD')}@postgres:5432/"
-            in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-        )
+        assert f":{_sentinel('AIRFLOW_DB_PASSWORD')}@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
-        assert (
-            env["WAREHOUSE_DSN"]
-            == f"postgresql://watch:{_sentinel('WAREHOUSE_PASSWORD')}@warehouse:5432/watch"
-        )
+        assert env["WAREHOUSE_DSN"] == f"postgresql://watch:{_sentinel('WAREHOUSE_PASSWORD')}@warehouse:5432/watch"
     assert _environment(services["minio"])["MINIO_ROOT_PASSWORD"] == _sentinel("MINIO_ROOT_PASSWORD")
     assert _environment(services["postgres"])["POSTGRES_PASSWORD"] == _sentinel("AIRFLOW_DB_PASSWORD")
     assert _environment(services["warehouse"])["POSTGRES_PASSWORD"] == _sentinel("WAREHOUSE_PASSWORD")
@@ -527,9 +519,7 @@ def test_entrypoint_sets_the_admin_password_and_execs(tmp_path: Path) -> None:
 
 def test_entrypoint_without_a_password_only_execs(tmp_path: Path) -> None:
     env = _plain_env(tmp_path, AIRFLOW_HOME=str(tmp_path / "airflow"))
-    run = subprocess.run(
-        ["bash", str(DOCKER_DIR / "entrypoint.sh"), "sh", "-c", "exit 7"], env=env, check=False
-    )
+    run = subprocess.run(["bash", str(DOCKER_DIR / "entrypoint.sh"), "sh", "-c", "exit 7"], env=env, check=False)
     assert run.returncode == 7
     assert not list((tmp_path / "airflow").glob("*.json*"))
 

@@ -105,9 +105,7 @@ def test_ci_dbt_job_is_slim_with_a_full_fallback() -> None:
     assert "--state" in joined
     assert any("make dbt-build" in s for s in builds), "no full-build fallback (make dbt-build)"
 
-    dbt_jobs = [
-        job for job in workflow["jobs"].values() if any("dbt build" in s.get("run", "") for s in job["steps"])
-    ]
+    dbt_jobs = [job for job in workflow["jobs"].values() if any("dbt build" in s.get("run", "") for s in job["steps"])]
     services = {svc.get("image") for job in dbt_jobs for svc in (job.get("services") or {}).values()}
     assert "postgres:16" in services, f"the dbt job needs a postgres:16 service (has {services})"
 
@@ -115,9 +113,7 @@ def test_ci_dbt_job_is_slim_with_a_full_fallback() -> None:
     assert "dawidd6/action-download-artifact" in uses, "the main branch manifest is not downloaded"
     assert uses["dawidd6/action-download-artifact"]["with"]["branch"] == "main"
 
-    uploads = [
-        step for _, step in _steps(workflow) if step.get("uses", "").startswith("actions/upload-artifact")
-    ]
+    uploads = [step for _, step in _steps(workflow) if step.get("uses", "").startswith("actions/upload-artifact")]
     uploaded = " ".join(str(step["with"].get("name")) for step in uploads)
     for name in ("dbt-artifacts", "dbt-docs", "dbt-manifest-main"):
         assert name in uploaded, f"no {name} artifact uploaded"
@@ -135,9 +131,7 @@ def test_ci_uses_python_311() -> None:
         if step.get("uses", "").startswith("actions/setup-python")
     }
     assert versions, "no actions/setup-python step"
-    resolved = {
-        workflow.get("env", {}).get("PYTHON_VERSION") if "env.PYTHON_VERSION" in v else v for v in versions
-    }
+    resolved = {workflow.get("env", {}).get("PYTHON_VERSION") if "env.PYTHON_VERSION" in v else v for v in versions}
     assert resolved == {"3.11"}, versions
 
 

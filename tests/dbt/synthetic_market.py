@@ -49,9 +49,7 @@ class Reference:
 REFERENCES: tuple[Reference, ...] = (
     Reference("Rolex", "126610LN", "Submariner Date", "Submariner", 14_000, 0.004),
     Reference("Rolex", "124060", "Submariner No Date", "Submariner", 10_500, 0.002),
-    Reference(
-        "Rolex", "126500LN", "Cosmograph Daytona", "Daytona", 30_000, -0.003, frozenset({10, 11, 30, 57})
-    ),
+    Reference("Rolex", "126500LN", "Cosmograph Daytona", "Daytona", 30_000, -0.003, frozenset({10, 11, 30, 57})),
     Reference("Rolex", "116610LV", None, "Submariner", 16_000, 0.001),
     Reference(
         "Omega",
@@ -64,9 +62,7 @@ REFERENCES: tuple[Reference, ...] = (
     ),
     Reference("Omega", "210.30.42.20.03.001", "Seamaster Diver 300M", "Seamaster", 4_800, -0.001),
     Reference("Tudor", "79360N", "Black Bay Chrono", "Black Bay", 5_000, 0.003, frozenset(range(8))),
-    Reference(
-        "Tudor", "M79030N0001", None, None, 3_500, 0.0, frozenset(w for w in range(N_WEEKS) if w % 3 == 2)
-    ),
+    Reference("Tudor", "M79030N0001", None, None, 3_500, 0.0, frozenset(w for w in range(N_WEEKS) if w % 3 == 2)),
 )
 
 # (reference index, week index) whose listings are all flagged outliers.

@@ -119,9 +119,7 @@ def _expected(listings: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:
             median[week] = statistics.median(prices) if prices else None
         market_price: dict[date, float | None] = {}
         for week in weeks:
-            window = [
-                m for w, m in median.items() if week - timedelta(days=28) <= w <= week and m is not None
-            ]
+            window = [m for w, m in median.items() if week - timedelta(days=28) <= w <= week and m is not None]
             market_price[week] = sum(window) / len(window) if window else None
         returns: dict[date, float] = {}
         for week in weeks:
@@ -143,9 +141,7 @@ def _expected(listings: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:
                     metrics[f"growth_{suffix}"] = None if ratio is None else ratio ** (52 / k) - 1
                     window = [r for w, r in returns.items() if week - timedelta(weeks=k) < w <= week]
                     enough = len(window) >= max(3, math.ceil(k / 2))
-                    metrics[f"volatility_{suffix}"] = (
-                        statistics.stdev(window) * math.sqrt(52) if enough else None
-                    )
+                    metrics[f"volatility_{suffix}"] = statistics.stdev(window) * math.sqrt(52) if enough else None
             counts = {c: sum(r["condition"] == c for r in rows) for c in CONDITIONS}
             metrics["n_preowned"] = sum(counts[c] for c in PREOWNED)
             metrics["pct_preowned"] = metrics["n_preowned"] / len(rows)
@@ -293,10 +289,7 @@ def test_incremental_run_reads_only_the_lookback(built: dict) -> None:
 def test_backfill_of_an_old_week_updates_later_weeks(built: dict, conn: psycopg.Connection) -> None:
     backfilled = 5
     week = market.week_start(backfilled)
-    before = {
-        name: _mart(conn, "wm_incremental", name)
-        for name in ("reference_price_metrics", "reference_volatility")
-    }
+    before = {name: _mart(conn, "wm_incremental", name) for name in ("reference_price_metrics", "reference_volatility")}
 
     # the old week is re-ingested with different prices and one listing fewer
     conn.execute(
@@ -332,18 +325,14 @@ def test_backfill_of_an_old_week_updates_later_weeks(built: dict, conn: psycopg.
     assert prices_after[key]["change_1y"] != prices_before[key]["change_1y"]
     assert prices_after[key]["market_price_usd"] == prices_before[key]["market_price_usd"]
     key = (*sub, market.week_start(backfilled + 51))
-    assert (
-        after["reference_volatility"][key]["volatility_1y"]
-        != before["reference_volatility"][key]["volatility_1y"]
-    )
+    assert after["reference_volatility"][key]["volatility_1y"] != before["reference_volatility"][key]["volatility_1y"]
     ref = ("Rolex", "124060", week)
     assert prices_after[ref]["n_listings"] == prices_before[ref]["n_listings"] - 1
 
 
 def test_run_results_are_recorded(built: dict, conn: psycopg.Connection) -> None:
     rows = conn.execute(
-        "select command, resource_type, status, count(*) from wm_full_refresh_audit.dbt_run_results "
-        "group by 1, 2, 3"
+        "select command, resource_type, status, count(*) from wm_full_refresh_audit.dbt_run_results group by 1, 2, 3"
     ).fetchall()
     by = {(c, t, s): n for c, t, s, n in rows}
     assert by[("build", "model", "success")] == 20

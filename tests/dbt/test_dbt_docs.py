@@ -110,8 +110,6 @@ def test_sources_and_exposures_documented(docs: dict) -> None:
     assert listings["freshness"]["warn_after"] == {"count": 8, "period": "day"}
     assert listings["freshness"]["error_after"] == {"count": 15, "period": "day"}
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert {"market_intelligence_dashboard", "market_intelligence_api", "weekly_market_report"} <= set(
-        exposures
-    )
+    assert {"market_intelligence_dashboard", "market_intelligence_api", "weekly_market_report"} <= set(exposures)
     for exposure in exposures.values():
         assert exposure["depends_on"]["nodes"]

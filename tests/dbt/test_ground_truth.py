@@ -70,27 +70,38 @@ def test_every_week_reconciles_with_the_manifest(pipeline: dict) -> None:
         assert got["rows_loaded"] == expected["expected_loaded"], week
         assert got["rows_duplicate"] == expected["duplicates"]["total"], week
         bad = {k: v for k, v in expected["bad_rows"].items() if v}
-        row_level = {k: v for k, v in got["quarantined_by_reason"].items() if k not in {"malformed_csv",
-                                                                                        "missing_required_columns"}}
+        row_level = {
+            k: v
+            for k, v in got["quarantined_by_reason"].items()
+            if k not in {"malformed_csv", "missing_required_columns"}
+        }
         assert row_level == bad, week
-        assert got["files_rejected"] == sum(1 for f in expected["files"] if f["fault"] in
-                                            {"missing_column", "unterminated_quote"})
+        assert got["files_rejected"] == sum(
+            1 for f in expected["files"] if f["fault"] in {"missing_column", "unterminated_quote"}
+        )
         assert got["files_empty"] == sum(1 for f in expected["files"] if f["fault"] in {"zero_byte", "header_only"})
         assert got["rows_read"] == got["rows_loaded"] + got["rows_quarantined"] + got["rows_duplicate"]
     with psycopg.connect(pipeline["dsn"]) as conn:
         loaded = conn.execute("select count(*) from raw.listings").fetchone()[0]
-        runs = conn.execute("select count(*), count(*) filter (where status = 'succeeded') "
-                            "from raw.ingest_runs").fetchone()
+        runs = conn.execute(
+            "select count(*), count(*) filter (where status = 'succeeded') from raw.ingest_runs"
+        ).fetchone()
     assert loaded == manifest["totals"]["expected_loaded"]
     assert runs == (WEEKS, WEEKS)
 
 
 def test_weekly_medians_match_the_true_medians(pipeline: dict) -> None:
     weekly, _ = _truth(pipeline["raw"])
-    rows = _mart(pipeline["dsn"], "reference_price_metrics", "brand, reference_number, market_week, n_priced, "
-                                                             "median_price_usd::float")
-    errors = [abs(median / weekly[(b, r)][w] - 1) for b, r, w, n, median in rows
-              if n >= WELL_POPULATED and (b, r) in weekly and w in weekly[(b, r)]]
+    rows = _mart(
+        pipeline["dsn"],
+        "reference_price_metrics",
+        "brand, reference_number, market_week, n_priced, median_price_usd::float",
+    )
+    errors = [
+        abs(median / weekly[(b, r)][w] - 1)
+        for b, r, w, n, median in rows
+        if n >= WELL_POPULATED and (b, r) in weekly and w in weekly[(b, r)]
+    ]
     assert len(errors) > 500
     errors_np = np.array(errors)
     assert np.median(errors_np) < 0.02
@@ -112,8 +123,11 @@ def test_one_year_growth_matches_the_true_paths(pipeline: dict) -> None:
     weekly, refs = _truth(pipeline["raw"])
     rows = _mart(pipeline["dsn"], "reference_volatility", "brand, reference_number, market_week, growth_1y::float")
     # well-populated references: at least WELL_POPULATED priced listings in every week of their history
-    priced = _mart(pipeline["dsn"], "reference_price_metrics",
-                   "brand, reference_number, min(n_priced) over (partition by brand, reference_number)")
+    priced = _mart(
+        pipeline["dsn"],
+        "reference_price_metrics",
+        "brand, reference_number, min(n_priced) over (partition by brand, reference_number)",
+    )
     min_priced = {(b, r): n for b, r, n in priced}
     checked = []
     realized_log_changes, drifts = [], []
@@ -142,12 +156,18 @@ def test_one_year_growth_matches_the_true_paths(pipeline: dict) -> None:
 def test_volatility_tracks_the_true_volatility(pipeline: dict) -> None:
     _, refs = _truth(pipeline["raw"])
     rows = _mart(pipeline["dsn"], "reference_volatility", "brand, reference_number, market_week, volatility_1y::float")
-    priced = _mart(pipeline["dsn"], "reference_price_metrics", "brand, reference_number, min(n_priced) "
-                                                               "over (partition by brand, reference_number)")
+    priced = _mart(
+        pipeline["dsn"],
+        "reference_price_metrics",
+        "brand, reference_number, min(n_priced) over (partition by brand, reference_number)",
+    )
     min_priced = {(b, r): n for b, r, n in priced}
     latest = max(w for _, _, w, _ in rows)
-    pairs = [(v, float(refs[(b, r)]["annual_volatility"])) for b, r, w, v in rows
-             if w == latest and v is not None and (b, r) in refs and min_priced.get((b, r), 0) >= 100]
+    pairs = [
+        (v, float(refs[(b, r)]["annual_volatility"]))
+        for b, r, w, v in rows
+        if w == latest and v is not None and (b, r) in refs and min_priced.get((b, r), 0) >= 100
+    ]
     assert len(pairs) >= 10
     measured, true = np.array(pairs).T
     assert np.corrcoef(measured, true)[0, 1] > 0.8
@@ -156,14 +176,21 @@ def test_volatility_tracks_the_true_volatility(pipeline: dict) -> None:
 
 
 def test_composition_matches_the_listings(pipeline: dict) -> None:
-    rows = _mart(pipeline["dsn"], "brand_composition", "brand, market_week, n_listings, n_new, n_preowned, "
-                                                       "n_unknown, pct_new::float")
+    rows = _mart(
+        pipeline["dsn"],
+        "brand_composition",
+        "brand, market_week, n_listings, n_new, n_preowned, n_unknown, pct_new::float",
+    )
     with psycopg.connect(pipeline["dsn"]) as conn:
-        counts = {(b, w): (n, new, pre, unk) for b, w, n, new, pre, unk in conn.execute(
-            """select brand, market_week, count(*), count(*) filter (where condition = 'new'),
+        counts = {
+            (b, w): (n, new, pre, unk)
+            for b, w, n, new, pre, unk in conn.execute(
+                """select brand, market_week, count(*), count(*) filter (where condition = 'new'),
                       count(*) filter (where condition not in ('new', 'unknown')),
                       count(*) filter (where condition = 'unknown')
-               from raw.listings group by 1, 2""").fetchall()}
+               from raw.listings group by 1, 2"""
+            ).fetchall()
+        }
     assert len(rows) == len(counts)
     for brand, week, n, new, pre, unk, pct_new in rows:
         assert (n, new, pre, unk) == counts[(brand, week)]
@@ -173,8 +200,9 @@ def test_composition_matches_the_listings(pipeline: dict) -> None:
 def test_run_results_are_recorded(pipeline: dict) -> None:
     with psycopg.connect(pipeline["dsn"]) as conn:
         schema = f"{get_settings().dbt_schema}_audit"
-        rows = conn.execute(f"select resource_type, status, count(*) from {schema}.dbt_run_results "
-                            "group by 1, 2").fetchall()
+        rows = conn.execute(
+            f"select resource_type, status, count(*) from {schema}.dbt_run_results group by 1, 2"
+        ).fetchall()
     by_kind = {(kind, status): n for kind, status, n in rows}
     assert by_kind.get(("model", "success"), 0) >= 20
     assert by_kind.get(("test", "pass"), 0) >= 200

@@ -92,9 +92,7 @@ def docs_url(docs_target: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(docs_target))
-    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(docs_target)))
     thread = threading.Thread(target=server.serve_forever, name="docs-http", daemon=True)
     thread.start()
     try:

@@ -115,9 +115,7 @@ def usd_values(rows: list[dict[str, str]], scrape_date: date) -> np.ndarray:
     for row in rows:
         price = parsing.parse_price(row["price"])
         assert price.reason is None, row
-        code, reason = parsing.resolve_currency(
-            parsing.parse_currency(row["currency"]), price.symbol_currency
-        )
+        code, reason = parsing.resolve_currency(parsing.parse_currency(row["currency"]), price.symbol_currency)
         assert reason is None, row
         amounts.append(price.amount)
         codes.append(code)
@@ -286,9 +284,7 @@ def test_messy_forms_are_all_present(weeks: list[Week]) -> None:
     assert any(b != b.strip() for b in brands)
     refs = {r["reference_number"] for r in rows}
     assert any(x.startswith("Ref. ") for x in refs) and any(x.startswith("ref ") for x in refs)
-    assert any(re.fullmatch(r"\d{6} [A-Z]+", x) for x in refs) and any(
-        re.fullmatch(r"\d{6}-[A-Z]+", x) for x in refs
-    )
+    assert any(re.fullmatch(r"\d{6} [A-Z]+", x) for x in refs) and any(re.fullmatch(r"\d{6}-[A-Z]+", x) for x in refs)
     titles = [r.get("title", "") for r in rows]
     assert any('"' in t for t in titles) and any("," in t for t in titles) and any("\n" in t for t in titles)
 
@@ -324,10 +320,7 @@ def test_manifest_counts_match_files(simulated: tuple[Path, dict[str, Any]], wee
                 assert len(records) == meta["rows"], name
             if fault:
                 faulty_rows[fault] += meta["rows"]
-        assert (
-            dict(faulty_rows) | {f: 0 for f in FILE_FAULTS if f not in faulty_rows}
-            == info["rows_in_faulty_files"]
-        )
+        assert dict(faulty_rows) | {f: 0 for f in FILE_FAULTS if f not in faulty_rows} == info["rows_in_faulty_files"]
         assert info["rows_written"] == sum(f["rows"] for f in info["files"]) == 6000
         healthy = sum(f["rows"] for f in info["files"] if f["fault"] is None)
         assert healthy == info["rows_in_healthy_files"] == len(week.rows)
@@ -363,27 +356,19 @@ def test_bad_rows_have_exactly_their_fault(simulated: tuple[Path, dict[str, Any]
         assert brand_ok == (reason != "missing_brand"), item
         assert ref_ok == (reason != "missing_reference"), item
         assert stamp_ok == (reason != "bad_timestamp"), item
-        price_reason = (
-            price.reason if price.reason in ("no_price", "price_on_request", "unparseable_price") else None
-        )
-        assert price_reason == (
-            reason if reason in ("no_price", "price_on_request", "unparseable_price") else None
-        )
+        price_reason = price.reason if price.reason in ("no_price", "price_on_request", "unparseable_price") else None
+        assert price_reason == (reason if reason in ("no_price", "price_on_request", "unparseable_price") else None)
         if price_reason:
             continue
         code, currency_reason = parsing.resolve_currency(currency, price.symbol_currency)
-        assert currency_reason == (reason if reason in ("unknown_currency", "currency_conflict") else None), (
-            item
-        )
+        assert currency_reason == (reason if reason in ("unknown_currency", "currency_conflict") else None), item
         if currency_reason:
             continue
         usd = price.amount * fx.usd_per_unit(np.array([code], dtype=object), [scrape])[0]
         assert (100 <= usd <= 10_000_000) == (reason != "price_out_of_bounds"), item
 
 
-def test_valid_rows_parse_and_follow_the_truth(
-    simulated: tuple[Path, dict[str, Any]], weeks: list[Week]
-) -> None:
+def test_valid_rows_parse_and_follow_the_truth(simulated: tuple[Path, dict[str, Any]], weeks: list[Week]) -> None:
     root, _ = simulated
     bad = {(r["file"], int(r["row"])) for r in ledger(root, "bad_rows.csv")}
     losers = {(d["file"], int(d["row"])) for d in ledger(root, "duplicates.csv") if d["winner"] == "False"}
@@ -446,9 +431,7 @@ def test_duplicates_follow_the_dedup_rule(simulated: tuple[Path, dict[str, Any]]
         assert all((r["source"], r["listing_id"]) == (source, listing_id) for r in rows)
         assert rows[0]["price"] == rows[1]["price"]
         stamps = parsing.parse_timestamps([c["scraped_at"] for c in copies]).to_pylist()
-        order = sorted(
-            range(2), key=lambda i: (-stamps[i].timestamp(), copies[i]["file"], int(copies[i]["line"]))
-        )
+        order = sorted(range(2), key=lambda i: (-stamps[i].timestamp(), copies[i]["file"], int(copies[i]["line"])))
         assert [c["winner"] for c in copies] == ["True" if i == order[0] else "False" for i in range(2)]
         kind = copies[0]["kind"]
         kinds[kind] += 1
@@ -572,9 +555,7 @@ def test_s3_output(s3_endpoint: str, tmp_path: Path) -> None:
     keys = [f.name for f in storage.list_files("s3://scrapes/raw")]
     scrape_keys = {k for k in keys if k.startswith("scrape_date=")}
     assert scrape_keys == {f"{week['folder']}/{f['name']}" for f in week["files"]}
-    assert {f"_simulator/{n}" for n in ("manifest.json", "truth_weekly.csv", "truth_references.csv")} <= set(
-        keys
-    )
+    assert {f"_simulator/{n}" for n in ("manifest.json", "truth_weekly.csv", "truth_references.csv")} <= set(keys)
     assert storage.list_dirs("s3://scrapes/raw") == ["_simulator", week["folder"]]
     # The bytes are those of a local run with the same seed.
     simulate(str(tmp_path), weeks=1, rows_per_week=2000, seed=5, end_date=END)
