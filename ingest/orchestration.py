@@ -45,7 +45,7 @@ TRANSFORM_DAG_ID = "watch_transform"
 #: The Asset the ingest DAG's load task updates once per loaded week; its event's
 #: ``extra`` carries ``market_week`` (ISO date of the Monday) and ``rows_loaded``.
 LISTINGS_ASSET_NAME = "watch_market_listings_week"
-LISTINGS_ASSET_URI = "watch-market://warehouse/raw/listings"
+LISTINGS_ASSET_URI = "x-watch-market://warehouse/raw/listings"  # x-: no provider URI normaliser
 
 AIRFLOW_METADATA_DATABASE = "airflow"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"

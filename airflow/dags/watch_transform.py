@@ -46,6 +46,16 @@ if WATCHER:
     )
 
 
+def project_config() -> ProjectConfig:
+    """The dbt project, rendered from its manifest (``dbt parse`` first if it is missing or stale)."""
+    manifest = ensure_manifest(settings)
+    config = ProjectConfig(dbt_project_path=settings.dbt_project_dir, manifest_path=manifest, install_dbt_deps=False)
+    # Cosmos wraps the path in an ObjectStoragePath, whose first open() loads every Airflow
+    # plugin (~0.6 s of each parse); a local manifest needs no object storage.
+    config.manifest_path = manifest
+    return config
+
+
 @dag(
     dag_id=TRANSFORM_DAG_ID,
     schedule=[LISTINGS],
@@ -104,11 +114,7 @@ def watch_transform() -> None:
 
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=settings.dbt_project_dir,
-            manifest_path=ensure_manifest(settings),
-            install_dbt_deps=False,
-        ),
+        project_config=project_config(),
         profile_config=ProfileConfig(
             profile_name="watch_market",
             target_name=settings.dbt_target,
@@ -120,7 +126,7 @@ def watch_transform() -> None:
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
-            # a model's test task runs only the tests whose every parent is built by then ...
+            # `dbt test --select <model>` runs only the tests on that model alone
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
             # the watcher producer is never re-run on retry (Cosmos skips it): fail fast instead
             setup_operator_args={"retries": 0},
@@ -128,9 +134,11 @@ def watch_transform() -> None:
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.AFTER_EACH,
-            # ... and a test with several parents (e.g. a mart checked against the listings)
-            # becomes its own task, downstream of all of them
-            should_detach_multiple_parents_tests=True,
+            # local: a test on several models (e.g. a mart checked against the listings) becomes its
+            # own task, downstream of all of them. watcher: each parent's test task already waits for
+            # and reports such tests (Cosmos aggregates them per parent), and Cosmos 1.15 cannot watch
+            # a detached test (it hangs, or reports it skipped), so they stay with their parents.
+            should_detach_multiple_parents_tests=not WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         operator_args=operator_args,
