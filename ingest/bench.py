@@ -125,7 +125,8 @@ def _to_sql(listings_parquet: str, dsn: str, rows: int = 100_000) -> float:
     import sqlalchemy
 
     frame = pq.read_table(listings_parquet).slice(0, rows).to_pandas()
-    engine = sqlalchemy.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+    # the usual baseline: SQLAlchemy's default PostgreSQL driver (psycopg2) and to_sql's defaults
+    engine = sqlalchemy.create_engine(dsn)
     started = time.perf_counter()
     frame.to_sql("to_sql_baseline", engine, if_exists="replace", index=False, chunksize=10_000)
     seconds = time.perf_counter() - started
@@ -288,7 +289,7 @@ def _clone_history(dsn: str, new_week: date, weeks: int, rows: int) -> None:
                     select date '{week}', source, listing_id, scrape_date - {7 * k}, scraped_at - interval '{k} weeks',
                            brand, reference_number, specific_model, parent_model, model_resolved_from,
                            condition, condition_raw, currency, price_local, usd_per_unit,
-                           round(price_usd * exp(-0.002 * {k} + 0.01 * sin({k} + hashtext(reference_number))), 2),
+                           round((price_usd * exp(-0.002 * {k} + 0.01 * sin({k} + hashtext(reference_number))))::numeric, 2),
                            is_outlier, seller_type, country, title, url, source_file, source_line, ingest_run_id
                     from {source} order by random() limit {rows}"""
             )

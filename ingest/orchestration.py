@@ -531,6 +531,16 @@ def airflow_env(
         # Cosmos: offline-friendly, cache next to Airflow's files
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
+        # the dbt docs site inside the Airflow UI (Browse -> dbt Docs), served by Cosmos' plugin
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+            {
+                "watch_market": {
+                    "dir": str(settings.dbt_project_dir / "target"),
+                    "index": "index.html",
+                    "name": "dbt Docs (watch_market)",
+                }
+            }
+        ),
         "DO_NOT_TRACK": "1",
         "SCARF_NO_ANALYTICS": "true",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
