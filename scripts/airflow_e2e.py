@@ -256,6 +256,23 @@ def dag_parse_times(env: dict[str, str]) -> dict[str, float]:
     return times
 
 
+def processor_parse_times(log: Path) -> dict[str, list[float]]:
+    """Per DAG file, the "Last Duration" values the dag-processor printed in its stats tables."""
+    import re
+
+    times: dict[str, list[float]] = {}
+    pattern = re.compile(r"^\S+\s+(watch_\w+\.py)\s.*?\s(\d+\.\d+)s\s+\d{4}-\d\d-\d\dT")
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return times
+    for line in lines:
+        match = pattern.match(line)
+        if match:
+            times.setdefault(match.group(1), []).append(float(match.group(2)))
+    return times
+
+
 def mart_rows(dsn: str, week: date) -> dict[str, int]:
     """Rows of the week in every mart-like table named *_metrics / *_composition / *_volatility."""
     import psycopg
@@ -502,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"marts without rows for week {week}: {empty or 'no mart tables found'}")
                 say(f"marts with rows for {week}: " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in counts.items()))
                 ok = True
+                parse = processor_parse_times(log_dir / "dag-processor.log")
+                figures["dag_processor_parse_s"] = {f: max(v) for f, v in parse.items()}
+                say(f"dag-processor parse durations (s): {parse}")
             except Exception as exc:  # noqa: BLE001 - report, show logs, clean up, exit 1
                 say(f"FAILED: {type(exc).__name__}: {exc}")
                 for name in procs.procs:
