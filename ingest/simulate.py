@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 
 from ingest import storage
 from ingest.catalog import BRANDS, REFERENCES
+from ingest.reading import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 __all__ = [
     "BAD_ROW_RATES",
@@ -63,27 +64,6 @@ __all__ = [
 ]
 
 SIMULATOR_FOLDER = "_simulator"
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "listing_id",
-    "source",
-    "scraped_at",
-    "brand",
-    "reference_number",
-    "price",
-    "currency",
-    "condition",
-)
-OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "url",
-    "title",
-    "parent_model",
-    "specific_model",
-    "seller_type",
-    "country",
-    "listed_at",
-    "year",
-    "box_papers",
-)
 #: Unknown extra columns some sources add (the ingest ignores them).
 EXTRA_COLUMNS: tuple[str, ...] = (
     "shipping",
