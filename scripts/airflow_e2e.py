@@ -330,11 +330,12 @@ def start_moto(procs: Processes, env: dict[str, str]) -> str:
 
 
 def cleanup_redis_queue(queue: str) -> None:
+    """Remove the run's Celery queue and kombu's bindings for it from Redis."""
     with contextlib.suppress(Exception):
         import redis
 
         client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0, socket_timeout=3)
-        client.delete(queue, f"_kombu.binding.{queue}")
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def main(argv: list[str] | None = None) -> int:
