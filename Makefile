@@ -19,7 +19,7 @@ help: ## Show this help
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@$(UV) sync --frozen --python $(PYTHON) --quiet
+	@$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or update the virtual environment (.venv) from uv.lock

@@ -9,7 +9,8 @@ reason (the first failing check in :data:`REASON_ORDER`). Dedup and outliers
 need the whole week and happen in :mod:`ingest.pipeline`.
 
 The scalar parsers run once per *distinct* value (values are dictionary
-encoded first), so a million rows cost a few thousand parser calls.
+encoded first), and prices once per distinct *shape* (:func:`parsing.parse_prices`),
+so a million rows cost a few thousand parser calls.
 """
 
 from __future__ import annotations
@@ -223,15 +224,13 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
         drift = np.abs((ts_days - scrape_days).astype("timedelta64[D]").astype(float))
     flag(null_mask(scraped_at) | ~(drift <= MAX_TIMESTAMP_DRIFT_DAYS), "bad_timestamp")
 
-    price_d = _Distinct(table.column("price"))
-    parses = price_d.map(parsing.parse_price)
-    amount = price_d.numpy([p.amount if p.amount is not None else np.nan for p in parses], float)
-    price_reason = price_d.numpy([p.reason for p in parses], object)
+    prices = parsing.parse_prices(table.column("price"))  # vectorised: one grammar call per price shape
+    amount, price_reason = prices.amount, prices.reason
     for code in ("no_price", "price_on_request", "unparseable_price"):
         flag(price_reason == code, code)
 
     # Currency: the column and the price's own symbol, resolved once per distinct pair.
-    symbol = price_d.column([p.symbol_currency or "" for p in parses])
+    symbol = prices.symbol_currency
     pair_d = _Distinct(pc.binary_join_element_wise(pc.fill_null(table.column("currency"), ""), symbol, "\x1f"))
     resolved = pair_d.map(_resolve_pair)
     currency_arr = pair_d.column([c for c, _ in resolved])

@@ -10,32 +10,84 @@ ledger row. A crash or error anywhere before COMMIT leaves the previous state.
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable
+import re
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 
 from ingest import fx
-from ingest.warehouse import LISTING_COLUMNS, QUARANTINE_COLUMNS, ensure_schema, partition_name
+from ingest.warehouse import FX_RATE_COLUMNS, LISTING_COLUMNS, QUARANTINE_COLUMNS, ensure_schema, partition_name
 
-COPY_BATCH_ROWS = 200_000
+COPY_BATCH_ROWS = 100_000
+FX_RATE_TYPES = dict(FX_RATE_COLUMNS)
+
+# PostgreSQL column type -> the Arrow type whose binary COPY encoding that column accepts.
+_ARROW_FOR_PG: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "jsonb": pa.string(),
+    "date": pa.date32(),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "double precision": pa.float64(),
+    "boolean": pa.bool_(),
+    "uuid": pa.binary(16),  # uuid_recv reads the 16 raw bytes
+}
+_COLLATE_RE = re.compile(r'\s+collate\s+"[^"]+"')
+_NUMERIC_RE = re.compile(r"numeric\((\d+),\s*(\d+)\)")
 
 
-def copy_table(cur: psycopg.Cursor, target: str, table: pa.Table) -> int:
-    """COPY an Arrow table into ``target`` (columns by name) as CSV; returns rows copied."""
-    columns = ", ".join(table.column_names)
-    options = pacsv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
-    with cur.copy(f"copy {target} ({columns}) from stdin (format csv)") as copy:
+def _arrow_type(pg_type: str) -> pa.DataType:
+    kind = _COLLATE_RE.sub("", pg_type.removesuffix(" not null")).strip()
+    numeric = _NUMERIC_RE.fullmatch(kind)
+    if numeric:
+        return pa.decimal128(int(numeric.group(1)), int(numeric.group(2)))
+    return _ARROW_FOR_PG[kind]
+
+
+def _to_pg_column(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    if values.type == target:
+        return values
+    if target == pa.binary(16):  # uuid text -> 16 bytes, once per distinct value (a load has one run id)
+        encoded = pc.dictionary_encode(values.combine_chunks())
+        uuids = pa.array([None if v is None else uuid.UUID(v).bytes for v in encoded.dictionary.to_pylist()], target)
+        return pa.chunked_array([uuids.take(encoded.indices)], target)
+    return pc.cast(values, target)  # float64 rounded to cents -> decimal128 is exact
+
+
+def copy_table(cur: psycopg.Cursor, target: str, table: pa.Table, pg_types: Mapping[str, str]) -> int:
+    """COPY an Arrow table into ``target`` in PostgreSQL's binary format; returns the rows copied.
+
+    ``pg_types`` gives each column's PostgreSQL type (as in the warehouse DDL). pgpq
+    encodes the Arrow buffers directly: no text rendering on this side and no text
+    parsing on the server, about twice as fast as CSV for the listings.
+    """
+    from pgpq import ArrowToPostgresBinaryEncoder
+    from pgpq.encoders import StringEncoderBuilder
+    from pgpq.schema import Jsonb
+
+    table = pa.table({name: _to_pg_column(table[name], _arrow_type(pg_types[name])) for name in table.column_names})
+    encoders = {
+        field.name: (
+            StringEncoderBuilder.new_with_output(field, Jsonb())
+            if pg_types[field.name].startswith("jsonb")
+            else ArrowToPostgresBinaryEncoder.infer_encoder(field)
+        )
+        for field in table.schema
+    }
+    encoder = ArrowToPostgresBinaryEncoder.new_with_encoders(table.schema, encoders)
+    with cur.copy(f"copy {target} ({', '.join(table.column_names)}) from stdin (format binary)") as copy:
+        copy.write(encoder.write_header())
         for batch in table.to_batches(max_chunksize=COPY_BATCH_ROWS):
-            buffer = io.BytesIO()
-            pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
-            copy.write(buffer.getbuffer())
+            copy.write(encoder.write_batch(batch))
+        copy.write(encoder.finish())
     return table.num_rows
 
 
@@ -73,7 +125,7 @@ def sync_fx_rates(cur: psycopg.Cursor, schema: str, rates: pd.DataFrame) -> bool
     cur.execute(f"delete from {schema}.fx_rates")
     frame = rates[["rate_date", "currency", "units_per_eur"]].copy()
     frame["rate_date"] = pd.to_datetime(frame["rate_date"]).dt.date
-    copy_table(cur, f"{schema}.fx_rates", pa.Table.from_pandas(frame, preserve_index=False))
+    copy_table(cur, f"{schema}.fx_rates", pa.Table.from_pandas(frame, preserve_index=False), FX_RATE_TYPES)
     return True
 
 
@@ -103,7 +155,7 @@ def replace_week(
             cur.execute("set local synchronous_commit = on")
             cur.execute(f"drop table if exists {schema}.{staging}")
             cur.execute(f"create table {schema}.{staging} (like {schema}.listings including defaults)")
-            copy_table(cur, f"{schema}.{staging}", listings)
+            copy_table(cur, f"{schema}.{staging}", listings, dict(LISTING_COLUMNS))
             cur.execute(f"alter table {schema}.{staging} add primary key (market_week, source, listing_id)")
             cur.execute(
                 f"alter table {schema}.{staging} add constraint {staging}_week_check "
@@ -120,7 +172,7 @@ def replace_week(
 
             cur.execute(f"delete from {schema}.quarantine where market_week = %s", (market_week,))
             if quarantine.num_rows:
-                copy_table(cur, f"{schema}.quarantine", quarantine.select(quarantine_cols))
+                copy_table(cur, f"{schema}.quarantine", quarantine.select(quarantine_cols), dict(QUARANTINE_COLUMNS))
 
             sync_fx_rates(cur, schema, fx.load_rates())
 

@@ -28,6 +28,7 @@ __all__ = [
     "PREOWNED_CATEGORIES",
     "SUPPORTED_CURRENCIES",
     "CurrencyParse",
+    "PriceColumn",
     "PriceParse",
     "brand_key",
     "canonical_reference",
@@ -36,6 +37,7 @@ __all__ = [
     "parse_condition",
     "parse_currency",
     "parse_price",
+    "parse_prices",
     "parse_timestamps",
     "resolve_brand",
     "resolve_currency",
@@ -156,15 +158,15 @@ def _nfkc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
-def parse_price(text: str | None) -> PriceParse:
-    """Parse a free-text asking price (every form of the ``price`` column in raw_listings.md).
+class _PriceParts(NamedTuple):
+    digits: int  # every digit of the amount, separators removed ("12.500,50" -> 1250050)
+    decimals: int  # how many of them are decimals
+    multiplier: int  # 1, or 1,000 for k and 10,000 for 万
+    currency: str | None
 
-    Returns the amount, the currency implied by a symbol or ISO code written in the text (else
-    ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
-    ``price_on_request`` (POA, "Price on request", "Call", ...) or ``unparseable_price``
-    (anything else, including two different currencies in the text, e.g. ``$12,500 EUR``). Zero
-    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
-    """
+
+def _price_parts(text: str | None) -> _PriceParts | PriceParse:
+    """The amount's parts, or (when the text is not a usable amount) a PriceParse with the reason."""
     if text is None:
         return _NO_PRICE
     text = _nfkc(text).strip()
@@ -178,11 +180,6 @@ def parse_price(text: str | None) -> PriceParse:
         if tsep == dsep:  # 1.234.56
             return _UNPARSEABLE
         integer = integer.replace(tsep, "")
-    digits = int(integer + decimals) if decimals else int(integer)
-    if mult is not None:
-        digits *= _MULTIPLIER[mult]
-    # Integer arithmetic then one division: the float nearest to the exact decimal amount.
-    amount = digits / 10 ** len(decimals) if decimals else float(digits)
     currency = None
     if pre is not None:
         currency = _TOKEN_CURRENCY.get(pre.replace(" ", ""))
@@ -195,7 +192,126 @@ def parse_price(text: str | None) -> PriceParse:
         if currency is not None and other != currency:
             return _UNPARSEABLE  # "$12,500 EUR": two currencies in one price
         currency = other
-    return PriceParse(amount, currency, None)
+    digits = int(integer + decimals) if decimals else int(integer)
+    return _PriceParts(digits, len(decimals or ""), _MULTIPLIER[mult] if mult else 1, currency)
+
+
+def parse_price(text: str | None) -> PriceParse:
+    """Parse a free-text asking price (every form of the ``price`` column in raw_listings.md).
+
+    Returns the amount, the currency implied by a symbol or ISO code written in the text (else
+    ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
+    ``price_on_request`` (POA, "Price on request", "Call", ...) or ``unparseable_price``
+    (anything else, including two different currencies in the text, e.g. ``$12,500 EUR``). Zero
+    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
+    """
+    parts = _price_parts(text)
+    if isinstance(parts, PriceParse):
+        return parts
+    # Integer arithmetic then one division: the float nearest to the exact decimal amount.
+    scaled = parts.digits * parts.multiplier
+    amount = scaled / 10**parts.decimals if parts.decimals else float(scaled)
+    return PriceParse(amount, parts.currency, None)
+
+
+# A string whose digits are all ASCII and few enough for exact float arithmetic can be parsed by
+# its *shape* (1-9 -> 9, 0 kept: the grammar only tells [0-9] from [1-9]); characters that NFKC
+# turns into digits (fullwidth, superscripts, other scripts) go through parse_price one by one.
+_OTHER_DIGIT_RE = r"[^\P{N}0-9]"
+_MAX_SHAPE_DIGITS = 15  # digits x 10,000 stays below 2**53: int64 -> float64 is exact
+
+
+_FOLD_DIGITS = np.arange(256, dtype=np.uint8)
+_FOLD_DIGITS[ord("1") : ord("9") + 1] = ord("9")
+
+
+def _rebased(strings: pa.Array) -> pa.Array:
+    """``strings`` with offset 0 (a slice is copied), so its validity bitmap can be reused as is."""
+    return pa.concat_arrays([pa.array([], strings.type), strings]) if strings.offset else strings
+
+
+def _utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes and the offsets (rebased to 0) of an offset-0 string array, as numpy views."""
+    _validity, offsets_buffer, data_buffer = strings.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32, len(strings) + 1)
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    return data[offsets[0] : offsets[-1]], offsets - offsets[0]
+
+
+def _fold_digits(strings: pa.Array) -> pa.Array:
+    """Every ASCII 1-9 replaced by 9, byte-wise (UTF-8 multi-byte characters never contain ASCII bytes)."""
+    data, offsets = _utf8_buffers(strings)
+    return pa.StringArray.from_buffers(
+        len(strings), pa.py_buffer(offsets), pa.py_buffer(_FOLD_DIGITS[data]), strings.buffers()[0]
+    )
+
+
+class PriceColumn(NamedTuple):
+    """The result of :func:`parse_prices`: one entry per input row."""
+
+    amount: np.ndarray  # float64, NaN where ``reason`` is set
+    symbol_currency: pa.Array  # string; "" when the text names no currency
+    reason: np.ndarray  # object: None or a quarantine reason code
+
+
+def parse_prices(values: Any) -> PriceColumn:
+    """:func:`parse_price` over a whole column, vectorised (the same results, row for row).
+
+    Prices are grouped by shape (digits 1-9 folded to 9), so the scalar grammar runs once per
+    distinct *shape* (a few hundred per week) rather than once per distinct price; the amount
+    of each row is then its digits (as one integer) x the shape's multiplier / 10^decimals.
+    """
+    strings = _rebased(_as_string_array(values))
+    n = len(strings)
+    amount = np.full(n, np.nan)
+    reason = np.full(n, None, dtype=object)
+    symbol = np.full(n, "", dtype=object)
+    data, offsets = _utf8_buffers(strings)
+    is_digit = (data >= ord("0")) & (data <= ord("9"))
+    kept = np.concatenate([np.zeros(1, np.int32), np.cumsum(is_digit, dtype=np.int32)])[offsets]
+    digits_only = pa.StringArray.from_buffers(n, pa.py_buffer(kept), pa.py_buffer(data[is_digit]))
+    non_ascii = ~pc.string_is_ascii(pc.fill_null(strings, "")).to_numpy(zero_copy_only=False)
+    other_digits = np.zeros(n, bool)
+    if non_ascii.any():
+        subset = strings.filter(pa.array(non_ascii))
+        other_digits[non_ascii] = pc.fill_null(pc.match_substring_regex(subset, _OTHER_DIGIT_RE), False).to_numpy(
+            zero_copy_only=False
+        )
+    by_shape = ~other_digits & (np.diff(kept) <= _MAX_SHAPE_DIGITS)
+    if by_shape.any():
+        rows = np.flatnonzero(by_shape)
+        subset = strings.take(pa.array(rows))
+        shapes = pc.dictionary_encode(_fold_digits(subset))
+        codes = pc.fill_null(shapes.indices, len(shapes.dictionary)).to_numpy(zero_copy_only=False)
+        # the scalar grammar on one original string per shape (the last code is the null shape)
+        parts: list[_PriceParts | PriceParse] = [_NO_PRICE] * (len(shapes.dictionary) + 1)
+        present, first = np.unique(codes, return_index=True)
+        samples = subset.take(pa.array(first)).to_pylist()
+        for code, text in zip(present.tolist(), samples, strict=True):
+            if code < len(shapes.dictionary):
+                parts[code] = _price_parts(text)
+        ok = np.array([isinstance(p, _PriceParts) for p in parts])
+        scale = np.array([p.multiplier if isinstance(p, _PriceParts) else 0 for p in parts], np.int64)
+        divisor = np.array([10.0**p.decimals if isinstance(p, _PriceParts) else 1.0 for p in parts])
+        shape_reason = np.array([None if isinstance(p, _PriceParts) else p.reason for p in parts], dtype=object)
+        shape_symbol = np.array(
+            [(p.currency if isinstance(p, _PriceParts) else p.symbol_currency) or "" for p in parts], dtype=object
+        )
+        row_ok = ok[codes]
+        digits = np.zeros(len(rows), np.int64)
+        if row_ok.any():
+            ok_rows = pa.array(np.flatnonzero(row_ok))
+            digits[row_ok] = pc.cast(digits_only.take(pa.array(rows)).take(ok_rows), pa.int64()).to_numpy()
+        amount[rows] = np.where(row_ok, (digits * scale[codes]).astype(np.float64) / divisor[codes], np.nan)
+        reason[rows] = shape_reason[codes]
+        symbol[rows] = shape_symbol[codes]
+    others = np.flatnonzero(~by_shape)
+    if len(others):
+        codes, parses = map_unique(strings.take(pa.array(others)), parse_price)
+        amount[others] = np.array([np.nan if p.amount is None else p.amount for p in parses])[codes]
+        reason[others] = np.array([p.reason for p in parses], dtype=object)[codes]
+        symbol[others] = np.array([p.symbol_currency or "" for p in parses], dtype=object)[codes]
+    return PriceColumn(amount, pa.array(symbol, pa.string()), reason)
 
 
 def parse_currency(text: str | None) -> CurrencyParse:

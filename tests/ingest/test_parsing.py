@@ -23,6 +23,7 @@ from ingest.parsing import (
     parse_condition,
     parse_currency,
     parse_price,
+    parse_prices,
     parse_timestamps,
     resolve_brand,
     resolve_currency,
@@ -192,6 +193,68 @@ def test_parse_price_decimal_amounts_are_exact() -> None:
     assert parse_price("0.07k").amount == 70.0
     assert parse_price("1.234,56").amount == 1234.56
     assert parse_price("12,500.01").amount == 12500.01
+
+
+_PRICE_TEMPLATES = [
+    "12500",
+    "12,500",
+    "12.500,00",
+    "12 500",
+    "12\u00a0500",
+    "12\u202f500",
+    "12'500.-",
+    "CHF 12\u2019500.00",
+    "$12,500",
+    "€ 9.800",
+    "1.234,50 €",
+    "¥1,850,000",
+    "￥1,850,000",
+    "76万円",
+    "$12.5k",
+    "12,500.50 USD",
+    "US $12,500",
+    "HK$ 98,000",
+    "12.500,-",
+    "0.07k",
+    "0",
+    "00500",
+    "0,500",
+    "1,500",
+    "1.234.56",
+    "12,50,0",
+    "-12500",
+    "$12,500 EUR",
+    "12500 XYZ",
+    "POA",
+    "Price on request",
+    "Call",
+    "",
+    "  ",
+    "１２,５００",
+    "12²",
+    "٣٠٠٠",
+    "99999999999999999999",
+    "9999999999999999",
+    "1234567890123456.5",
+    "Asking 12500",
+    "12.5M",
+]
+
+
+def test_parse_prices_matches_parse_price_row_for_row() -> None:
+    # The vectorised column parser (by price shape) must give exactly the scalar parser's results.
+    rng = np.random.default_rng(7)
+    values: list[str | None] = [None, *_PRICE_TEMPLATES]
+    for _ in range(3000):
+        template = _PRICE_TEMPLATES[rng.integers(len(_PRICE_TEMPLATES))]
+        values.append("".join(str(rng.integers(10)) if ch.isascii() and ch.isdigit() else ch for ch in template))
+    column = pa.array(["skipped", *values], pa.string()).slice(1)  # a slice: non-zero offset
+    parsed = parse_prices(column)
+    symbols = parsed.symbol_currency.to_pylist()
+    for i, text in enumerate(values):
+        expected = parse_price(text)
+        got_amount = None if np.isnan(parsed.amount[i]) else float(parsed.amount[i])
+        assert (got_amount, symbols[i] or None, parsed.reason[i]) == tuple(expected), text
 
 
 # --------------------------------------------------------------------------------------------------
