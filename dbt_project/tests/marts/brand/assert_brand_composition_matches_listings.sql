@@ -19,10 +19,7 @@ listings as (
 
 sample_weeks as (
 
-    select distinct market_week
-    from composition
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
+    {{ sampled_market_weeks(ref('brand_composition')) }}
 
 ),
 

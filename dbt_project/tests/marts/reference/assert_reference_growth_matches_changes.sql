@@ -18,10 +18,7 @@ price_metrics as (
 
 sample_weeks as (
 
-    select distinct market_week
-    from price_metrics
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
+    {{ sampled_market_weeks(ref('reference_price_metrics')) }}
 
 ),
 

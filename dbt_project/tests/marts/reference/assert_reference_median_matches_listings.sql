@@ -1,9 +1,10 @@
 -- Asserts that reference_price_metrics' n_listings, n_priced and
 -- median_price_usd equal an independent recomputation from stg_raw__listings
--- (the median as the mean of the one or two middle non-outlier prices found by
--- row_number, in exact numeric arithmetic, instead of percentile_cont), for
--- every reference in the latest var('test_sample_weeks') market weeks, and
--- that both sides hold the same reference-weeks.
+-- (the median as the mean of the lower and the upper middle non-outlier price,
+-- percentile_disc from both ends in exact numeric arithmetic, instead of
+-- percentile_cont), for every reference in the latest var('test_sample_weeks')
+-- market weeks (from from_week on, when set), and that both sides hold the
+-- same reference-weeks.
 with
 
 metrics as (
@@ -20,10 +21,7 @@ listings as (
 
 sample_weeks as (
 
-    select distinct market_week
-    from metrics
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
+    {{ sampled_market_weeks(ref('reference_price_metrics')) }}
 
 ),
 
@@ -37,64 +35,20 @@ sampled_listings as (
 
 ),
 
-counts as (
+recomputed as (
 
     select
         brand,
         reference_number,
         market_week,
         count(*) as n_listings,
-        sum(case when is_outlier then 0 else 1 end) as n_priced
+        count(*) filter (where not is_outlier) as n_priced,
+        (
+            percentile_disc(0.5) within group (order by price_usd) filter (where not is_outlier)
+            + percentile_disc(0.5) within group (order by price_usd desc) filter (where not is_outlier)
+        ) / 2 as median_price_usd
     from sampled_listings
     group by brand, reference_number, market_week
-
-),
-
-ranked_prices as (
-
-    select
-        brand,
-        reference_number,
-        market_week,
-        price_usd,
-        row_number() over (
-            partition by brand, reference_number, market_week
-            order by price_usd
-        ) as price_rank,
-        count(*) over (partition by brand, reference_number, market_week) as n_prices
-    from sampled_listings
-    where not is_outlier
-
-),
-
-medians as (
-
-    select
-        brand,
-        reference_number,
-        market_week,
-        avg(price_usd) as median_price_usd
-    from ranked_prices
-    where price_rank in ((n_prices + 1) / 2, (n_prices + 2) / 2)
-    group by brand, reference_number, market_week
-
-),
-
-recomputed as (
-
-    select
-        counts.brand,
-        counts.reference_number,
-        counts.market_week,
-        counts.n_listings,
-        counts.n_priced,
-        medians.median_price_usd
-    from counts
-    left join medians
-        on
-            counts.brand = medians.brand
-            and counts.reference_number = medians.reference_number
-            and counts.market_week = medians.market_week
 
 ),
 

@@ -18,10 +18,7 @@ listings as (
 
 sample_weeks as (
 
-    select distinct market_week
-    from metrics
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
+    {{ sampled_market_weeks(ref('specific_model_price_metrics')) }}
 
 ),
 

@@ -14,10 +14,7 @@ listings as (
 
 recent_weeks as (
 
-    select distinct market_week
-    from listings
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
+    {{ sampled_market_weeks(ref('stg_raw__listings')) }}
 
 ),
 

@@ -1,9 +1,11 @@
 -- Asserts that reference_volatility.volatility_1m equals an independent
--- recomputation from stg_raw__listings for the latest
--- var('test_sample_weeks') market weeks: weekly log returns by joining each
--- week's median to the median exactly 7 days earlier (in numeric), then the
--- sample standard deviation of the returns of the weeks in (t - 28 days, t]
--- times sqrt(52), null below 3 returns.
+-- recomputation for the latest var('test_sample_weeks') market weeks (from
+-- from_week on, when set): weekly log returns by joining each week's median to
+-- the median exactly 7 days earlier, then the sample standard deviation of the
+-- returns of the weeks in (t - 28 days, t] times sqrt(52), null below 3
+-- returns. The inputs are the unrounded weekly medians of
+-- int_reference_weeks_aggregated (recomputed from the listings by
+-- assert_reference_median_matches_listings when each week is built).
 with
 
 volatility as (
@@ -12,28 +14,15 @@ volatility as (
 
 ),
 
-listings as (
+group_weeks_aggregated as (
 
-    select * from {{ ref('stg_raw__listings') }}
+    select * from {{ ref('int_reference_weeks_aggregated') }}
 
 ),
 
 sample_weeks as (
 
-    select distinct market_week
-    from volatility
-    order by market_week desc
-    limit {{ var('test_sample_weeks') }}
-
-),
-
-recent_listings as (
-
-    select *
-    from listings
-    where
-        market_week >= (select min(earliest.market_week) - 28 as first_week from sample_weeks as earliest)
-        and not is_outlier
+    {{ sampled_market_weeks(ref('reference_volatility')) }}
 
 ),
 
@@ -43,9 +32,11 @@ medians as (
         brand,
         reference_number,
         market_week,
-        percentile_cont(0.5) within group (order by price_usd) as median_price_usd
-    from recent_listings
-    group by brand, reference_number, market_week
+        median_price_usd
+    from group_weeks_aggregated
+    where
+        market_week >= (select min(earliest.market_week) - 28 as first_week from sample_weeks as earliest)
+        and median_price_usd is not null
 
 ),
 
