@@ -218,7 +218,7 @@ def parse_price(text: str | None) -> PriceParse:
 # its *shape* (1-9 -> 9, 0 kept: the grammar only tells [0-9] from [1-9]); characters that NFKC
 # turns into digits (fullwidth, superscripts, other scripts) go through parse_price one by one.
 _OTHER_DIGIT_RE = r"[^\P{N}0-9]"
-_MAX_SHAPE_DIGITS = 15  # digits x 10,000 stays below 2**53: int64 -> float64 is exact
+_MAX_SHAPE_DIGITS = 11  # digits x 10,000 (万) < 10**15 < 2**53: exact in int64 and in float64
 
 
 _FOLD_DIGITS = np.arange(256, dtype=np.uint8)
