@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--history-rows", type=int, default=int(os.environ.get("BENCH_HISTORY_ROWS", 1_000_000)))
+    parser.add_argument("--history-rows", type=int, default=int(os.environ.get("BENCH_HISTORY_ROWS", 200_000)))
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--only", choices=["ingest", "dbt", "airflow"], action="append")
     args = parser.parse_args(argv)
