@@ -215,6 +215,16 @@ def dbt_threads() -> int:
     return int(os.environ.get("DBT_THREADS") or DEFAULT_DBT_THREADS)
 
 
+def dbt_executable() -> str:
+    """The ``dbt`` of this environment (beside the running Python), else the one on PATH."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
+
+
 def is_dbt_test_task(task: Any) -> bool:
     """A Cosmos task that runs (or watches) dbt tests."""
     return "Test" in type(task).__name__ and type(task).__module__.startswith("cosmos.")

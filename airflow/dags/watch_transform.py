@@ -20,6 +20,7 @@ from ingest.orchestration import (
     alert_on_failure,
     cosmos_execution_mode,
     cosmos_watcher_deferrable,
+    dbt_executable,
     dbt_threads,
     ensure_manifest,
     gate_dbt_tests,
@@ -125,7 +126,12 @@ def watch_transform() -> None:
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
+            # local: dbt in-process in every task (no per-task dbt start-up). watcher: the one
+            # producer runs dbt as a subprocess, whose info-level JSON log Cosmos reads line by
+            # line; in-process, Cosmos' callback serialises every dbt event (debug ones too) inside
+            # dbt's threads, which more than doubled the build time.
+            invocation_mode=InvocationMode.SUBPROCESS if WATCHER else InvocationMode.DBT_RUNNER,
+            dbt_executable_path=dbt_executable(),
             # `dbt test --select <model>` runs only the tests on that model alone
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
             # the watcher producer is never re-run on retry (Cosmos skips it): fail fast instead
