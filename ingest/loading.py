@@ -26,7 +26,6 @@ from ingest import fx
 from ingest.warehouse import FX_RATE_COLUMNS, LISTING_COLUMNS, QUARANTINE_COLUMNS, ensure_schema, partition_name
 
 COPY_BATCH_ROWS = 100_000
-FX_RATE_TYPES = dict(FX_RATE_COLUMNS)
 
 # PostgreSQL column type -> the Arrow type whose binary COPY encoding that column accepts.
 _ARROW_FOR_PG: dict[str, pa.DataType] = {
@@ -125,7 +124,7 @@ def sync_fx_rates(cur: psycopg.Cursor, schema: str, rates: pd.DataFrame) -> bool
     cur.execute(f"delete from {schema}.fx_rates")
     frame = rates[["rate_date", "currency", "units_per_eur"]].copy()
     frame["rate_date"] = pd.to_datetime(frame["rate_date"]).dt.date
-    copy_table(cur, f"{schema}.fx_rates", pa.Table.from_pandas(frame, preserve_index=False), FX_RATE_TYPES)
+    copy_table(cur, f"{schema}.fx_rates", pa.Table.from_pandas(frame, preserve_index=False), dict(FX_RATE_COLUMNS))
     return True
 
 

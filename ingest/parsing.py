@@ -246,6 +246,13 @@ def _fold_digits(strings: pa.Array) -> pa.Array:
     )
 
 
+def _shape_recipe(part: _PriceParts | PriceParse) -> tuple[int, float, str | None, str]:
+    """(multiplier, divisor, reason, symbol currency) of one price shape; multiplier 0 when it is no amount."""
+    if isinstance(part, _PriceParts):
+        return part.multiplier, 10.0**part.decimals, None, part.currency or ""
+    return 0, 1.0, part.reason, part.symbol_currency or ""
+
+
 class PriceColumn(NamedTuple):
     """The result of :func:`parse_prices`: one entry per input row."""
 
@@ -290,21 +297,15 @@ def parse_prices(values: Any) -> PriceColumn:
         for code, text in zip(present.tolist(), samples, strict=True):
             if code < len(shapes.dictionary):
                 parts[code] = _price_parts(text)
-        ok = np.array([isinstance(p, _PriceParts) for p in parts])
-        scale = np.array([p.multiplier if isinstance(p, _PriceParts) else 0 for p in parts], np.int64)
-        divisor = np.array([10.0**p.decimals if isinstance(p, _PriceParts) else 1.0 for p in parts])
-        shape_reason = np.array([None if isinstance(p, _PriceParts) else p.reason for p in parts], dtype=object)
-        shape_symbol = np.array(
-            [(p.currency if isinstance(p, _PriceParts) else p.symbol_currency) or "" for p in parts], dtype=object
-        )
-        row_ok = ok[codes]
+        multiplier, divisor, shape_reason, shape_symbol = zip(*map(_shape_recipe, parts), strict=True)
+        scale = np.array(multiplier, np.int64)[codes]  # 0 where the shape is no amount
+        row_ok = scale > 0
         digits = np.zeros(len(rows), np.int64)
         if row_ok.any():
-            ok_rows = pa.array(np.flatnonzero(row_ok))
-            digits[row_ok] = pc.cast(digits_only.take(pa.array(rows)).take(ok_rows), pa.int64()).to_numpy()
-        amount[rows] = np.where(row_ok, (digits * scale[codes]).astype(np.float64) / divisor[codes], np.nan)
-        reason[rows] = shape_reason[codes]
-        symbol[rows] = shape_symbol[codes]
+            digits[row_ok] = pc.cast(digits_only.take(pa.array(rows[row_ok])), pa.int64()).to_numpy()
+        amount[rows] = np.where(row_ok, (digits * scale).astype(np.float64) / np.array(divisor)[codes], np.nan)
+        reason[rows] = np.array(shape_reason, dtype=object)[codes]
+        symbol[rows] = np.array(shape_symbol, dtype=object)[codes]
     others = np.flatnonzero(~by_shape)
     if len(others):
         codes, parses = map_unique(strings.take(pa.array(others)), parse_price)
