@@ -253,32 +253,32 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     condition = condition_d.column(condition_d.map(parsing.parse_condition))
 
     ok = pd.isna(reason)
-    keep = pa.array(np.flatnonzero(ok))
+    keep = pa.array(ok)  # a boolean mask: filter copies each column once, faster than take
     parent, specific, resolved_from = _resolve_models(table, brand, reference)
     listings = pa.table(
         {
-            "market_week": per_file["market_week"].take(file_idx).take(keep),
-            "source": source.take(keep),
-            "listing_id": listing_id.take(keep),
-            "scrape_date": scrape_dates.take(keep),
-            "scraped_at": scraped_at.take(keep),
-            "brand": brand.take(keep),
-            "reference_number": reference.take(keep),
-            "specific_model": specific.take(keep),
-            "parent_model": parent.take(keep),
-            "model_resolved_from": resolved_from.take(keep),
-            "condition": condition.take(keep),
-            "condition_raw": _blank_to_null(table.column("condition")).take(keep),
-            "currency": currency_arr.take(keep),
-            "price_local": pa.array(price_local).take(keep),
-            "usd_per_unit": pa.array(usd_per_unit).take(keep),
-            "price_usd": pa.array(price_usd).take(keep),
-            "seller_type": _blank_to_null(table.column("seller_type")).take(keep),
-            "country": _blank_to_null(table.column("country")).take(keep),
-            "title": _blank_to_null(table.column("title")).take(keep),
-            "url": _blank_to_null(table.column("url")).take(keep),
-            "source_file": per_file["source_file"].take(file_idx).take(keep),
-            "source_line": table.column("_line").take(keep),
+            "market_week": per_file["market_week"].take(file_idx.filter(keep)),
+            "source": source.filter(keep),
+            "listing_id": listing_id.filter(keep),
+            "scrape_date": scrape_dates.filter(keep),
+            "scraped_at": scraped_at.filter(keep),
+            "brand": brand.filter(keep),
+            "reference_number": reference.filter(keep),
+            "specific_model": specific.filter(keep),
+            "parent_model": parent.filter(keep),
+            "model_resolved_from": resolved_from.filter(keep),
+            "condition": condition.filter(keep),
+            "condition_raw": _blank_to_null(table.column("condition")).filter(keep),
+            "currency": currency_arr.filter(keep),
+            "price_local": pa.array(price_local).filter(keep),
+            "usd_per_unit": pa.array(usd_per_unit).filter(keep),
+            "price_usd": pa.array(price_usd).filter(keep),
+            "seller_type": _blank_to_null(table.column("seller_type")).filter(keep),
+            "country": _blank_to_null(table.column("country")).filter(keep),
+            "title": _blank_to_null(table.column("title")).filter(keep),
+            "url": _blank_to_null(table.column("url")).filter(keep),
+            "source_file": per_file["source_file"].take(file_idx.filter(keep)),
+            "source_line": table.column("_line").filter(keep),
         },
         schema=LISTING_SCHEMA,
     )
@@ -287,9 +287,9 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     bad = pa.array(bad_idx)
     quarantine = pa.table(
         {
-            "market_week": per_file["market_week"].take(file_idx).take(bad),
+            "market_week": per_file["market_week"].take(file_idx.take(bad)),
             "scrape_date": scrape_dates.take(bad),
-            "source_file": per_file["source_file"].take(file_idx).take(bad),
+            "source_file": per_file["source_file"].take(file_idx.take(bad)),
             "line": table.column("_line").take(bad),
             "reason": pa.array(reason[bad_idx], pa.string()),
             "detail": pa.array(

@@ -205,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PASSTHROUGH:  # their own parsers take every remaining argument, flags included
         return cmd_airflow(argparse.Namespace(command=argv[0], rest=argv[1:]))
+    if argv[:1] == ["run"] and "-h" not in argv and "--help" not in argv:
+        from ingest.workers import start_worker_server
+
+        start_worker_server()  # the workers' server imports the cleaning code while this process imports its own
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -42,6 +42,7 @@ __all__ = [
     "load_rates",
     "refresh_history",
     "usd_per_unit",
+    "warm_default_rates",
 ]
 
 ECB_HISTORY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
@@ -188,6 +189,11 @@ def _rate_table(rates: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]
         order = np.argsort(days[mask], kind="stable")
         table[str(currency)] = (days[mask][order], values[mask][order])
     return table
+
+
+def warm_default_rates() -> None:
+    """Load (and cache) the rate table of :func:`history_path`, as :func:`usd_per_unit` would."""
+    _default_table(*_file_identity(None))
 
 
 @lru_cache(maxsize=8)

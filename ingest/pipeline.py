@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -186,15 +186,29 @@ def _read_parquet(uri: str) -> pa.Table:
 
 
 def _write_ipc(uri: str, table: pa.Table) -> None:
-    """Intermediate chunk files: Arrow IPC (lz4), far cheaper to write and read back than Parquet."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+    """Intermediate chunk files: Arrow IPC, far cheaper to write and read back than Parquet.
+
+    On S3 they are lz4-compressed (fewer bytes to move); on a local disk they are written
+    uncompressed straight to the file, so that :func:`_read_ipc` maps them without a copy.
+    """
+    if storage.is_s3(uri):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+            writer.write_table(table)
+        storage.write_bytes(uri, sink.getvalue().to_pybytes())
+        return
+    with (
+        storage.local_writer(uri) as path,
+        pa.OSFile(path, "wb") as sink,
+        pa.ipc.new_file(sink, table.schema) as writer,
+    ):
         writer.write_table(table)
-    storage.write_bytes(uri, sink.getvalue().to_pybytes())
 
 
 def _read_ipc(uri: str) -> pa.Table:
-    return pa.ipc.open_file(pa.BufferReader(storage.read_bytes(uri))).read_all()
+    if storage.is_s3(uri):
+        return pa.ipc.open_file(pa.BufferReader(storage.read_bytes(uri))).read_all()
+    return pa.ipc.open_file(pa.memory_map(uri)).read_all()  # zero-copy; stays valid after the file is removed
 
 
 def _listings_schema() -> pa.Schema:
@@ -255,35 +269,47 @@ def process_chunk(plan: WeekPlan | dict[str, Any], chunk_index: int) -> dict[str
 # --------------------------------------------------------------------------- merge
 
 
-def dedup_listings(listings: pa.Table) -> pa.Table:
-    """One row per (source, listing_id): the latest scraped_at, then the lowest file, then the lowest line.
+def latest_rows(listings: pa.Table) -> np.ndarray | None:
+    """The rows dedup keeps: one per (source, listing_id), the latest scraped_at, then the lowest
+    file, then the lowest line. None when every key is already unique.
 
-    Hash-based: the keys are dictionary encoded, only the rows of keys seen more than once
-    are ranked (numpy lexsort), and the table is filtered once, keeping the input order
-    (chunk, file, line), so the result is deterministic.
+    Hash-based: the keys are dictionary encoded and only the rows of keys seen more than
+    once are ranked (numpy lexsort), so the cost is one pass over the keys.
     """
     if listings.num_rows == 0:
-        return listings
+        return None
     key = pc.binary_join_element_wise(listings.column("source"), listings.column("listing_id"), "\x1f")
     codes = pc.dictionary_encode(key).combine_chunks().indices.to_numpy()
     repeated = np.bincount(codes)[codes] > 1
     if not repeated.any():
-        return listings
+        return None
     positions = np.flatnonzero(repeated)
-    rows = pa.array(positions)
-    scraped = pc.cast(listings.column("scraped_at").take(rows), pa.int64()).to_numpy()
-    files = listings.column("source_file").take(rows).to_numpy(zero_copy_only=False).astype(str)
-    lines = listings.column("source_line").take(rows).to_numpy()
+    scraped = pc.cast(listings.column("scraped_at"), pa.int64()).to_numpy()[positions]
+    file_codes = pc.dictionary_encode(listings.column("source_file")).combine_chunks()
+    names = file_codes.dictionary.to_pylist()
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    files = rank[file_codes.indices.to_numpy()[positions]]
+    lines = listings.column("source_line").to_numpy()[positions]
     group = codes[positions]
     best = np.lexsort((lines, files, -scraped, group))  # per key: latest, lowest file, lowest line
     first_of_group = np.r_[True, group[best][1:] != group[best][:-1]]
     keep = ~repeated
     keep[positions[best][first_of_group]] = True
-    return listings.filter(pa.array(keep))
+    return keep
 
 
-def outlier_flags(listings: pa.Table) -> np.ndarray:
-    """The metrics.md outlier rule over (brand, reference_number, market_week) groups."""
+def dedup_listings(listings: pa.Table) -> pa.Table:
+    """:func:`latest_rows` applied: the input order (chunk, file, line) is kept, so the result is deterministic."""
+    keep = latest_rows(listings)
+    return listings if keep is None else listings.filter(pa.array(keep))
+
+
+def outlier_flags(listings: pa.Table, rows: np.ndarray | None = None) -> np.ndarray:
+    """The metrics.md outlier rule over (brand, reference_number, market_week) groups.
+
+    ``rows`` (a boolean mask) restricts the rule to those rows; the flags are returned for them only.
+    """
     codes = []
     for name in ("brand", "reference_number", "market_week"):
         encoded = pc.dictionary_encode(listings.column(name)).combine_chunks()
@@ -291,7 +317,10 @@ def outlier_flags(listings: pa.Table) -> np.ndarray:
     groups = np.zeros(listings.num_rows, dtype=np.int64)
     for values, cardinality in codes:
         groups = groups * cardinality + values
-    return flag_outliers(groups, listings.column("price_usd").to_numpy())
+    prices = listings.column("price_usd").to_numpy()
+    if rows is not None:
+        groups, prices = groups[rows], prices[rows]
+    return flag_outliers(groups, prices)
 
 
 def merge_week(plan: WeekPlan | dict[str, Any], chunk_results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -320,11 +349,15 @@ def _merge(
     listings = pa.concat_tables([_read_ipc(r["listings_uri"]) for r in results])
     quarantine = pa.concat_tables([_read_ipc(r["quarantine_uri"]) for r in results])
     rows_before = listings.num_rows
-    listings = dedup_listings(listings)
+    keep = latest_rows(listings)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # both release the GIL: outliers || filter
+        flags = pool.submit(outlier_flags, listings, keep)
+        if keep is not None:
+            listings = listings.filter(pa.array(keep))
+        listings = listings.set_column(
+            listings.schema.get_field_index("is_outlier"), "is_outlier", pa.array(flags.result())
+        )
     duplicates = rows_before - listings.num_rows
-    listings = listings.set_column(
-        listings.schema.get_field_index("is_outlier"), "is_outlier", pa.array(outlier_flags(listings))
-    )
 
     files = [f for r in results for f in r["files"]]
     rows_read = sum(r["rows_read"] for r in results)
@@ -382,7 +415,10 @@ def validate_week(
     from ingest.validation import VALUE_COLUMNS
 
     parquet = pq.ParquetFile(io.BytesIO(storage.read_bytes(merge_result["listings_uri"])))
-    frame = parquet.read(columns=list(VALUE_COLUMNS)).to_pandas()
+    values = parquet.read(columns=list(VALUE_COLUMNS))
+    week = values.schema.get_field_index("market_week")
+    # the week as ISO text, cast by Arrow (pandas' astype of date objects costs 0.45 s a week)
+    frame = values.set_column(week, "market_week", pc.cast(values.column(week), pa.string())).to_pandas()
     return validate_listings(
         frame,
         parquet.schema_arrow,
@@ -501,27 +537,24 @@ def _validate_in_worker(plan: dict[str, Any], merge_result: dict[str, Any], sett
 class WeekRunner:
     """Runs whole weeks in this process, with worker pools kept across weeks (backfills).
 
-    Chunks run in a process pool; validation runs in its own process that imports
-    Great Expectations while the chunks are being cleaned.
+    Chunks run in a process pool; validation runs in its own process, which imports
+    Great Expectations while the last chunks are being cleaned.
     """
 
     def __init__(self, settings: Settings | None = None, workers: int = 2) -> None:
-        import multiprocessing as mp
-
-        self.settings = settings or get_settings()
         import os
 
-        context = mp.get_context("forkserver")
-        # Workers fork from a server that has already imported the cleaning code (and pyarrow,
-        # pandas, numpy): each worker then starts in milliseconds instead of re-importing.
-        context.set_forkserver_preload(["ingest.pipeline", "ingest.cleaning", "ingest.catalog", "ingest.fx"])
+        from ingest.workers import worker_context
+
+        self.settings = settings or get_settings()
+        context = worker_context()
         environ = dict(os.environ)
         self._validator = ProcessPoolExecutor(
             max_workers=1, mp_context=context, initializer=_warm_validation, initargs=(environ,)
         )
-        self._warm: Future = self._validator.submit(time.sleep, 0)
+        self._workers = max(1, workers)
         self._pool = ProcessPoolExecutor(
-            max_workers=max(1, workers),
+            max_workers=self._workers,
             mp_context=context,
             initializer=_adopt_environment,
             initargs=(environ,),
@@ -550,10 +583,15 @@ class WeekRunner:
         )
         timings: dict[str, float] = {}
         futures = [self._pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
+        # Great Expectations takes ~2 CPU-s to import: start it once a chunk worker falls idle,
+        # so that it takes a free core rather than one the chunks need.
+        warm_at = max(1, n_chunks - self._workers + 1)
         results = []
         rows = files_done = 0
         for done, future in enumerate(futures, 1):
             result = future.result()
+            if done == warm_at:
+                self._validator.submit(time.sleep, 0)
             results.append(result)
             rows += result["rows_read"]
             files_done += len(result["files"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -138,11 +139,21 @@ def write_bytes(uri: str, data: bytes) -> None:
         bucket, key = split_s3(uri)
         s3_client().put_object(Bucket=bucket, Key=key, Body=data)
         return
+    with local_writer(uri) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+@contextmanager
+def local_writer(uri: str) -> Iterator[str]:
+    """A temporary path beside the local file ``uri``, renamed onto it when the block succeeds."""
     path = Path(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def exists(uri: str) -> bool:
