@@ -15,12 +15,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,7 @@ __all__ = [
     "process_chunk",
     "run_week",
     "stage_week",
+    "validate_values",
     "validate_week",
 ]
 
@@ -408,20 +411,26 @@ def validate_week(
     plan: WeekPlan | dict[str, Any], merge_result: dict[str, Any], settings: Settings | None = None
 ) -> dict[str, Any]:
     """Validate the staged week with Great Expectations; raises ValidationFailed."""
+    from ingest.validation import VALUE_COLUMNS
+
+    parquet = pq.ParquetFile(io.BytesIO(storage.read_bytes(merge_result["listings_uri"])))
+    return validate_values(plan, parquet.read(columns=list(VALUE_COLUMNS)), parquet.schema_arrow, settings)
+
+
+def validate_values(
+    plan: WeekPlan | dict[str, Any], values: pa.Table, schema: pa.Schema, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Validate a week's value columns (``VALUE_COLUMNS``) and its full schema; raises ValidationFailed."""
     from ingest.validation import validate_listings
 
     plan = WeekPlan.from_dict(plan)
     settings = settings or get_settings()
-    from ingest.validation import VALUE_COLUMNS
-
-    parquet = pq.ParquetFile(io.BytesIO(storage.read_bytes(merge_result["listings_uri"])))
-    values = parquet.read(columns=list(VALUE_COLUMNS))
     week = values.schema.get_field_index("market_week")
     # the week as ISO text, cast by Arrow (pandas' astype of date objects costs 0.45 s a week)
     frame = values.set_column(week, "market_week", pc.cast(values.column(week), pa.string())).to_pandas()
     return validate_listings(
         frame,
-        parquet.schema_arrow,
+        schema,
         [n for n, _ in LISTING_COLUMNS],
         plan.market_week.isoformat(),
         settings.ingest_min_rows,
@@ -530,8 +539,10 @@ def _warm_validation(environ: dict[str, str]) -> None:
     import great_expectations  # noqa: F401 - imported early so validation does not wait for it
 
 
-def _validate_in_worker(plan: dict[str, Any], merge_result: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    return validate_week(plan, merge_result, settings)
+def _validate_in_worker(
+    plan: dict[str, Any], values_path: str, schema: pa.Schema, settings: Settings
+) -> dict[str, Any]:
+    return validate_values(plan, _read_ipc(values_path), schema, settings)
 
 
 class WeekRunner:
@@ -605,33 +616,37 @@ class WeekRunner:
         merged, listings, quarantine = _merge(plan_dict, results)
         del results
         timings["merge_s"] = time.perf_counter() - t
-        # Three things at once: a thread writes the staging Parquet and then hands it to the
-        # validation process (Great Expectations); the COPY streams the same tables to the
-        # server. The load transaction waits for the validation report before it commits.
         t = time.perf_counter()
+        # Three things at once: the validation process (Great Expectations) reads the week's
+        # value columns from a local Arrow file; a thread writes the staging Parquet files; the
+        # COPY streams the tables to the server. The load commits only once the validation has
+        # passed and the staging files are written.
+        from ingest.validation import VALUE_COLUMNS
 
-        def stage_then_validate() -> dict[str, Any]:
-            stage_week(merged, listings, quarantine)
-            timings["stage_s"] = time.perf_counter() - t
-            return self._validator.submit(_validate_in_worker, plan_dict, merged, self.settings).result()
-
-        with ThreadPoolExecutor(max_workers=1) as stager:
-            validation = stager.submit(stage_then_validate)
-
-            def await_validation() -> dict[str, Any]:
-                waited = time.perf_counter()
-                report = validation.result()
-                timings["validate_wait_s"] = time.perf_counter() - waited
-                return report
-
-            summary = load_week(
-                plan_dict,
-                merged,
-                None,
-                self.settings,
-                tables=(listings, quarantine),
-                await_validation=await_validation,
+        with tempfile.TemporaryDirectory(prefix="ingest-validate-") as spill:
+            values_path = str(Path(spill, "values.arrow"))
+            _write_ipc(values_path, listings.select(list(VALUE_COLUMNS)))
+            validation = self._validator.submit(
+                _validate_in_worker, plan_dict, values_path, listings.schema, self.settings
             )
+            with ThreadPoolExecutor(max_workers=1) as stager:
+                staged = stager.submit(stage_week, merged, listings, quarantine)
+
+                def await_validation() -> dict[str, Any]:
+                    waited = time.perf_counter()
+                    staged.result()
+                    report = validation.result()
+                    timings["validate_wait_s"] = time.perf_counter() - waited
+                    return report
+
+                summary = load_week(
+                    plan_dict,
+                    merged,
+                    None,
+                    self.settings,
+                    tables=(listings, quarantine),
+                    await_validation=await_validation,
+                )
         timings["validate_and_load_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         summary["timings"] = {k: round(v, 2) for k, v in timings.items()}
