@@ -417,6 +417,10 @@ def validate_week(
     return validate_values(plan, parquet.read(columns=list(VALUE_COLUMNS)), parquet.schema_arrow, settings)
 
 
+# The validated columns with few distinct values (listing_id, the one with many, stays text).
+CATEGORICAL_COLUMNS = ("market_week", "source", "brand", "reference_number", "condition", "currency")
+
+
 def validate_values(
     plan: WeekPlan | dict[str, Any], values: pa.Table, schema: pa.Schema, settings: Settings | None = None
 ) -> dict[str, Any]:
@@ -427,7 +431,13 @@ def validate_values(
     settings = settings or get_settings()
     week = values.schema.get_field_index("market_week")
     # the week as ISO text, cast by Arrow (pandas' astype of date objects costs 0.45 s a week)
-    frame = values.set_column(week, "market_week", pc.cast(values.column(week), pa.string())).to_pandas()
+    values = values.set_column(week, "market_week", pc.cast(values.column(week), pa.string()))
+    # Few distinct values: as pandas categoricals, GX's masks and set checks index small integer
+    # codes instead of taking from Arrow strings (0.4 s of a 1M-row week).
+    for name in CATEGORICAL_COLUMNS:
+        index = values.schema.get_field_index(name)
+        values = values.set_column(index, name, pc.dictionary_encode(values.column(index)))
+    frame = values.to_pandas()
     return validate_listings(
         frame,
         schema,

@@ -207,6 +207,52 @@ def test_validation_names_failed_expectations() -> None:
     assert "price_usd" in text and "'listing_id': '1'" in text
 
 
+def test_validate_values_reports_failures_from_arrow() -> None:
+    """The runner's path: Arrow value columns (dictionary-encoded for GX) and the full schema."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from ingest.pipeline import _listings_schema, validate_values
+    from ingest.validation import VALUE_COLUMNS
+
+    schema = _listings_schema()
+    rows = [
+        ("a.com", "1", "USD", "new", 5_000.0),
+        ("a.com", "1", "XXX", "new", 6_000.0),  # the same key twice, an unknown currency
+        ("b.com", "7", "EUR", "mint", 7_000.0),  # not a condition category
+    ]
+    values = pa.table(
+        {
+            "market_week": pa.array([date(2026, 11, 16)] * 3, pa.date32()),
+            "source": [r[0] for r in rows],
+            "listing_id": [r[1] for r in rows],
+            "scraped_at": pa.array([datetime(2026, 11, 21, tzinfo=UTC)] * 3, pa.timestamp("us", tz="UTC")),
+            "brand": ["Rolex"] * 3,
+            "reference_number": ["126610LN"] * 3,
+            "condition": [r[3] for r in rows],
+            "currency": [r[2] for r in rows],
+            "price_local": [r[4] for r in rows],
+            "price_usd": [r[4] for r in rows],
+            "is_outlier": [False] * 3,
+        }
+    ).select(list(VALUE_COLUMNS))
+    plan = WeekPlan("run", date(2026, 11, 16), "", "", [], [], 8)
+    with pytest.raises(ValidationFailed) as err:
+        validate_values(plan, values, schema)
+    failed = {f["expectation"]: f for f in err.value.report["failed"]}
+    assert set(failed) == {
+        "expect_compound_columns_to_be_unique",
+        "expect_column_values_to_be_in_set",
+    }
+    assert failed["expect_compound_columns_to_be_unique"]["unexpected_count"] == 2
+    in_set = [f for f in err.value.report["failed"] if f["expectation"] == "expect_column_values_to_be_in_set"]
+    assert sorted(f["kwargs"]["column"] for f in in_set) == ["condition", "currency"]
+    assert "'listing_id': '7'" in str(err.value) and "'listing_id': '1'" in str(err.value)
+    report = validate_values(plan, values.slice(0, 1), schema)
+    assert report["success"] and report["rows"] == 1
+
+
 def test_cli_contract(loaded: dict, tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True, timeout=300)
