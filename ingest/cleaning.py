@@ -364,7 +364,9 @@ def _raw_rows(table: pa.Table, rows: pa.Array) -> list[str]:
     if len(rows) == 0:
         return []
     subset = table.select(list(KNOWN_COLUMNS)).take(rows)
-    return [
-        json.dumps({k: v for k, v in rec.items() if v not in (None, "")}, ensure_ascii=False)
-        for rec in subset.to_pylist()
+    names = subset.column_names
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return [  # column-wise to_pylist: about twice as fast as building a dict per row first
+        dumps({k: v for k, v in zip(names, values, strict=True) if v is not None and v != ""})
+        for values in zip(*(column.to_pylist() for column in subset.columns), strict=True)
     ]
