@@ -23,7 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest import fx
-from ingest.warehouse import FX_RATE_COLUMNS, LISTING_COLUMNS, QUARANTINE_COLUMNS, ensure_schema, partition_name
+from ingest.warehouse import (
+    FX_RATE_COLUMNS,
+    LISTING_COLUMNS,
+    LISTING_KEY,
+    QUARANTINE_COLUMNS,
+    ensure_schema,
+    partition_name,
+)
 
 COPY_BATCH_ROWS = 100_000
 # The columns the models group, join and filter on get fresh statistics inside the load; the
@@ -185,7 +192,7 @@ def replace_week(
                 f"check (market_week >= date '{market_week}' and market_week < date '{upper}'))"
             )
             copy_table(cur, f"{schema}.{staging}", listings, dict(LISTING_COLUMNS), freeze=True)
-            cur.execute(f"alter table {schema}.{staging} add primary key (market_week, source, listing_id)")
+            cur.execute(f"alter table {schema}.{staging} add primary key ({', '.join(LISTING_KEY)})")
             cur.execute(f"drop table if exists {schema}.{part}")
             cur.execute(f"alter table {schema}.{staging} rename to {part}")
             cur.execute(
