@@ -33,23 +33,6 @@ from ingest.warehouse import (
 )
 
 COPY_BATCH_ROWS = 100_000
-# The columns the models group, join and filter on get fresh statistics inside the load; the
-# wide free-text ones (title, url, ...) are left to autovacuum's analyze (0.2 s instead of 0.33 s).
-ANALYZED_COLUMNS = (
-    "market_week",
-    "source",
-    "listing_id",
-    "scraped_at",
-    "brand",
-    "reference_number",
-    "specific_model",
-    "parent_model",
-    "condition",
-    "currency",
-    "price_local",
-    "price_usd",
-    "is_outlier",
-)
 
 # PostgreSQL column type -> the Arrow type whose binary COPY encoding that column accepts.
 _ARROW_FOR_PG: dict[str, pa.DataType] = {
@@ -199,7 +182,9 @@ def replace_week(
                 f"alter table {schema}.listings attach partition {schema}.{part} "
                 f"for values from ('{market_week}') to ('{upper}')"
             )
-            cur.execute(f"analyze {schema}.{part} ({', '.join(ANALYZED_COLUMNS)})")
+            # Every column: a column list would leave the change counter set, and autovacuum would
+            # analyze the partition again right after the load, while dbt reads it.
+            cur.execute(f"analyze {schema}.{part}")
 
             cur.execute(f"delete from {schema}.quarantine where market_week = %s", (market_week,))
             if quarantine.num_rows:
