@@ -169,10 +169,15 @@ def replace_week(
             cur.execute("set local synchronous_commit = on")
             cur.execute(f"drop table if exists {schema}.{staging}")
             # The range check is checked row by row during the COPY, and lets ATTACH skip its scan.
+            # A week's partition is written once (COPY FREEZE: every row frozen, every page
+            # all-visible), analyzed below and never updated: a reload swaps in a new table. So
+            # autovacuum is off for it: it would only re-read the week, just when dbt reads it
+            # (anti-wraparound vacuums still run, and find every page frozen).
             cur.execute(
                 f"create table {schema}.{staging} (like {schema}.listings including defaults, "
                 f"constraint {part}_week_check "
-                f"check (market_week >= date '{market_week}' and market_week < date '{upper}'))"
+                f"check (market_week >= date '{market_week}' and market_week < date '{upper}')) "
+                "with (autovacuum_enabled = false)"
             )
             copy_table(cur, f"{schema}.{staging}", listings, dict(LISTING_COLUMNS), freeze=True)
             cur.execute(f"alter table {schema}.{staging} add primary key ({', '.join(LISTING_KEY)})")
@@ -182,8 +187,6 @@ def replace_week(
                 f"alter table {schema}.listings attach partition {schema}.{part} "
                 f"for values from ('{market_week}') to ('{upper}')"
             )
-            # Every column: a column list would leave the change counter set, and autovacuum would
-            # analyze the partition again right after the load, while dbt reads it.
             cur.execute(f"analyze {schema}.{part}")
 
             cur.execute(f"delete from {schema}.quarantine where market_week = %s", (market_week,))

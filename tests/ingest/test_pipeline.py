@@ -144,6 +144,29 @@ def test_idempotent_rerun(loaded: dict) -> None:
     assert partitions == [(1,)]
 
 
+def test_week_partition_is_frozen_analyzed_and_left_by_autovacuum(loaded: dict) -> None:
+    partition = f"raw.listings_{WEEK:%Y%m%d}"
+    options, pages, all_visible = _rows(
+        loaded["dsn"],
+        "select reloptions, relpages, relallvisible from pg_class where oid = %s::regclass",
+        partition,
+    )[0]
+    assert options == ["autovacuum_enabled=false"]
+    assert pages > 0 and all_visible == pages  # COPY FREEZE: every page all-visible (as ANALYZE counted)
+    analyzed = _rows(
+        loaded["dsn"],
+        "select count(*) from pg_stats where schemaname = 'raw' and tablename = %s",
+        partition.split(".")[1],
+    )
+    assert analyzed[0][0] >= 20  # statistics for (nearly) every column, from the load's ANALYZE
+    key = _rows(
+        loaded["dsn"],
+        "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass and indisprimary",
+        partition,
+    )
+    assert key and "(listing_id, source, market_week)" in key[0][0]
+
+
 def test_crash_mid_load_keeps_previous_state(loaded: dict, tmp_path: Path) -> None:
     before = _rows(loaded["dsn"], "select listing_id, price_usd from raw.listings order by 1")
     raw = tmp_path / "raw"
