@@ -545,8 +545,17 @@ def _adopt_environment(environ: dict[str, str]) -> None:
 
 
 def _warm_validation(environ: dict[str, str]) -> None:
+    import gc
+
     _adopt_environment(environ)
-    import great_expectations  # noqa: F401 - imported early so validation does not wait for it
+    # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
+    # collector off and the result frozen, it costs 1.55 CPU-s instead of 1.9.
+    gc.disable()
+    try:
+        import great_expectations  # noqa: F401 - imported early so validation does not wait for it
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _validate_in_worker(

@@ -13,10 +13,13 @@ what it needs itself, and reports any real error from its own task.
 from __future__ import annotations
 
 import contextlib
+import gc
 from datetime import date
 
-from ingest import catalog, fx, pipeline, reading  # noqa: F401 - pipeline: imported to be inherited
-from ingest.cleaning import clean_files
+gc.disable()  # the imports below allocate much and free little: collecting during them is wasted
+
+from ingest import catalog, fx, pipeline, reading  # noqa: E402, F401 - pipeline: imported to be inherited
+from ingest.cleaning import clean_files  # noqa: E402
 
 _WARM_UP_CSV = """listing_id,source,scraped_at,brand,reference_number,price,currency,condition,title,url
 w1,chrono24.com,2026-01-05T10:00:00Z,Rolex,126610LN,"12,500",USD,Very good,Submariner,https://x/1
@@ -35,8 +38,14 @@ def warm_up_cleaning() -> None:
     clean_files([reading.FileRead(reading.SourceFile(name, name, len(data), date(2026, 1, 5)), table, rows, "loaded")])
 
 
-with contextlib.suppress(Exception):
-    catalog.brand_alias_map()
-    catalog.reference_index()
-    fx.warm_default_rates()
-    warm_up_cleaning()
+try:
+    with contextlib.suppress(Exception):
+        catalog.brand_alias_map()
+        catalog.reference_index()
+        fx.warm_default_rates()
+        warm_up_cleaning()
+finally:
+    # What is loaded stays for the server's life: frozen, the collector never walks it again, and
+    # the forked workers do not dirty its pages (copy-on-write) by collecting it either.
+    gc.freeze()
+    gc.enable()
