@@ -699,3 +699,25 @@ def test_map_unique_without_nulls_does_not_call_with_none() -> None:
     assert None not in fn.calls
     assert len(results) == 2
     assert codes.tolist() == [0, 1, 0]
+
+
+_HEAD = "scraped_at,brand,reference_number,price,currency,condition,listing_id,source"
+_ROW = "2026-11-21,Rolex,126610LN,12500,USD,New,"  # the fixed fields before listing_id and source
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        (f'{_HEAD}\n{_ROW}1,"a"\n{_ROW}2,"b"\n{_ROW}3,c\n', [2, 3, 4]),  # quotes, no newline in one
+        (f'{_HEAD}\n{_ROW}1,"a\nb"\n{_ROW}2,c\n{_ROW}3,d\n', [2, 4, 5]),  # a newline in a quoted value
+        (f'{_HEAD}\n{_ROW}1,"a\nb"\n{_ROW}2,c', [2, 4]),  # ... and none at the end of the file
+        (f'{_HEAD}\r\n{_ROW}1,"x"\r\n{_ROW}2,"y\r\nz"\r\n{_ROW}3,w\r\n', [2, 3, 5]),  # CRLF
+        (f"{_HEAD}\n{_ROW}1,a\n{_ROW}2,b", [2, 3]),  # no quotes, no final newline
+    ],
+)
+def test_parse_csv_bytes_physical_lines(text: str, lines: list[int]) -> None:
+    from ingest.reading import parse_csv_bytes
+
+    table, n = parse_csv_bytes(text.encode())
+    assert n == len(lines)
+    assert table.column("_line").to_pylist() == lines
