@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.cleaning import MAX_PRICE_USD, MIN_PRICE_USD
 from ingest.fx import SUPPORTED_CURRENCIES
@@ -36,6 +37,8 @@ KEY_COLUMNS: tuple[str, ...] = (
 EXAMPLE_ROWS = 5
 # The columns the value expectations read (the wide text columns are not loaded for validation).
 VALUE_COLUMNS: tuple[str, ...] = KEY_COLUMNS
+# Those with few distinct values (listing_id, the one with many, stays text).
+CATEGORICAL_COLUMNS: tuple[str, ...] = ("market_week", "source", "brand", "reference_number", "condition", "currency")
 
 
 class ValidationFailed(Exception):
@@ -50,6 +53,21 @@ class ValidationFailed(Exception):
                 f"examples: {item['examples']}"
             )
         super().__init__("\n".join(lines))
+
+
+def values_frame(values: pa.Table) -> pd.DataFrame:
+    """The value columns as the pandas frame the suite reads.
+
+    The week becomes ISO text in Arrow (pandas' astype of date objects costs 0.45 s a week),
+    and the few-valued columns become categoricals: GX's masks and set checks then index
+    small integer codes instead of taking from Arrow strings (0.4 s of a 1M-row week).
+    """
+    week = values.schema.get_field_index("market_week")
+    values = values.set_column(week, "market_week", pc.cast(values.column(week), pa.string()))
+    for name in CATEGORICAL_COLUMNS:
+        index = values.schema.get_field_index(name)
+        values = values.set_column(index, name, pc.dictionary_encode(values.column(index)))
+    return values.to_pandas()
 
 
 def _schema_suite(columns: list[str]) -> Any:
@@ -116,7 +134,7 @@ def validate_listings(
         .results
     )
     values = frame
-    if not isinstance(frame["market_week"].dtype, pd.StringDtype):  # dates compare to the ISO week string
+    if frame["market_week"].dtype == object:  # date objects: compared as the ISO week string
         values = frame.assign(market_week=frame["market_week"].astype("string"))
     results += (
         batch_definition.get_batch(batch_parameters={"dataframe": values})
