@@ -33,8 +33,9 @@ test: $(STAMP) ## The whole test suite (what .ci/run runs)
 lint: $(STAMP) ## ruff check + format check, sqlfluff, yamllint
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) python -c "from ingest.settings import get_settings; get_settings().warehouse_dsn()" >/dev/null
-	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+	@# sqlfluff's dbt templater connects: to the configured warehouse, or the embedded server
+	@# (started if needed) on whatever port it listens on, not only 55432.
+	@eval "$$($(RUN) ingest db env)" && $(RUN) sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 	@$(RUN) yamllint -s .
 	@$(RUN) actionlint
 
