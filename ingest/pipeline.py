@@ -539,12 +539,14 @@ def _adopt_environment(environ: dict[str, str]) -> None:
 def _warm_validation(environ: dict[str, str]) -> None:
     import gc
 
+    from ingest.validation import import_great_expectations
+
     _adopt_environment(environ)
     # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
     # collector off and the result frozen, it costs 1.55 CPU-s instead of 1.9.
     gc.disable()
     try:
-        import great_expectations  # noqa: F401 - imported early so validation does not wait for it
+        import_great_expectations()  # imported early so validation does not wait for it
     finally:
         gc.freeze()
         gc.enable()
