@@ -206,11 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in PASSTHROUGH:  # their own parsers take every remaining argument, flags included
         return cmd_airflow(argparse.Namespace(command=argv[0], rest=argv[1:]))
     if argv[:1] == ["run"] and "-h" not in argv and "--help" not in argv:
-        from ingest.workers import start_worker_server
+        from ingest.workers import start_worker_server, tune_process
 
-        # Nothing in the ingest multiplies matrices, but numpy's and scipy's OpenBLAS each start a
-        # thread pool in every process, whose threads spin: one thread each (0.1-0.2 s a week).
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        tune_process()  # before anything allocates, and inherited by the workers' server
         start_worker_server()  # the workers' server imports the cleaning code while this process imports its own
     parser = build_parser()
     args = parser.parse_args(argv)

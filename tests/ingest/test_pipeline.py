@@ -320,3 +320,20 @@ def test_cli_contract(loaded: dict, tmp_path: Path) -> None:
     assert bad.returncode != 0 and "Monday" in bad.stderr
     missing = cli("run", "--source", str(tmp_path / "nowhere"), "--all")
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_tune_process_disables_huge_pages_for_the_process_tree() -> None:
+    """``ingest run`` turns transparent huge pages off for itself and every process it starts."""
+    script = """
+import subprocess
+from ingest.workers import tune_process
+
+tune_process()
+own = [line.split()[1] for line in open("/proc/self/status") if line.startswith("THP_enabled")]
+child = subprocess.run(["grep", "THP_enabled", "/proc/self/status"], capture_output=True, text=True).stdout.split()
+print(own, child[1:])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['0'] ['0']"
