@@ -36,6 +36,8 @@ from ingest.warehouse import (
 # buffers are reused from the heap instead of being mapped and zeroed afresh for each batch
 # (100,000-row batches doubled the main process's page faults, 190,000 instead of 90,000).
 COPY_BATCH_ROWS = 25_000
+# The statistics target of a week partition's ANALYZE (PostgreSQL's default is 100).
+PARTITION_STATISTICS_TARGET = 30
 
 # PostgreSQL column type -> the Arrow type whose binary COPY encoding that column accepts.
 _ARROW_FOR_PG: dict[str, pa.DataType] = {
@@ -170,6 +172,10 @@ def replace_week(
             # One loader per week at a time; other weeks load concurrently.
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.listings:{market_week}",))
             cur.execute("set local synchronous_commit = on")
+            # The new partition's files are flushed at COMMIT (with wal_level=minimal, instead of
+            # being WAL-logged). Asking the kernel to write them back as the COPY goes leaves
+            # COMMIT almost nothing to wait for (measured on a 1M-row week: 0.05 s instead of 0.23).
+            cur.execute("set local backend_flush_after = '2MB'")
             cur.execute(f"drop table if exists {schema}.{staging}")
             # The range check is checked row by row during the COPY, and lets ATTACH skip its scan.
             # A week's partition is written once (COPY FREEZE: every row frozen, every page
@@ -190,6 +196,10 @@ def replace_week(
                 f"alter table {schema}.listings attach partition {schema}.{part} "
                 f"for values from ('{market_week}') to ('{upper}')"
             )
+            # 9,000 sampled rows instead of 30,000 (0.08 s instead of 0.34 s for a 1M-row week):
+            # plenty for what the marts' plans need (row counts, distinct brands and references,
+            # the outlier flag); a week is never re-analyzed by autovacuum, see above.
+            cur.execute(f"set local default_statistics_target = {PARTITION_STATISTICS_TARGET}")
             cur.execute(f"analyze {schema}.{part}")
 
             cur.execute(f"delete from {schema}.quarantine where market_week = %s", (market_week,))

@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingest import __version__, storage
+from ingest import __version__, fx, storage
 from ingest.cleaning import REASON_ORDER, clean_files
 from ingest.outliers import flag_outliers
 from ingest.reading import SourceFile, market_week_of, read_file, scrape_folders, week_files
@@ -607,6 +608,8 @@ class WeekRunner:
         )
         timings: dict[str, float] = {}
         futures = [self._pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
+        # The load compares the ECB table with fx_rates: read it (0.1 s) while this process waits.
+        threading.Thread(target=fx.warm_default_rates, name="fx-warm", daemon=True).start()
         # Great Expectations takes ~2 CPU-s to import: start it once a chunk worker falls idle,
         # so that it takes a free core rather than one the chunks need.
         warm_at = max(1, n_chunks - self._workers + 1)
