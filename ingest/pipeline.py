@@ -541,8 +541,10 @@ def _warm_validation(environ: dict[str, str]) -> None:
     import gc
 
     from ingest.validation import import_great_expectations
+    from ingest.workers import lower_priority
 
     _adopt_environment(environ)
+    lower_priority()  # the load waits for the validation only at its COMMIT
     # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
     # collector off and the result frozen, it costs 1.55 CPU-s instead of 1.9.
     gc.disable()
@@ -551,6 +553,13 @@ def _warm_validation(environ: dict[str, str]) -> None:
     finally:
         gc.freeze()
         gc.enable()
+
+
+def _stage_in_background(merged: dict[str, Any], listings: pa.Table, quarantine: pa.Table) -> None:
+    from ingest.workers import lower_priority
+
+    lower_priority()  # this thread's own; the load waits for the staging files only at its COMMIT
+    stage_week(merged, listings, quarantine)
 
 
 def _validate_in_worker(
@@ -646,7 +655,7 @@ class WeekRunner:
                 _validate_in_worker, plan_dict, values_path, listings.schema, self.settings
             )
             with ThreadPoolExecutor(max_workers=1) as stager:
-                staged = stager.submit(stage_week, merged, listings, quarantine)
+                staged = stager.submit(_stage_in_background, merged, listings, quarantine)
 
                 def await_validation() -> dict[str, Any]:
                     waited = time.perf_counter()

@@ -337,3 +337,25 @@ print(own, child[1:])
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['0'] ['0']"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_lower_priority_is_the_calling_threads_own() -> None:
+    """The staging thread and the validation run at nice +10; the COPY's thread keeps its priority."""
+    import os
+    import threading
+
+    from ingest.workers import BACKGROUND_NICE, lower_priority
+
+    seen: list[int] = []
+
+    def background() -> None:
+        lower_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join()
+    assert seen == [max(own, BACKGROUND_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
