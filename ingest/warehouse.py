@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from ingest.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the chunk workers import this module for its column lists, never to connect
+    import psycopg
 
 # Key and grouping columns compare byte-wise (collate "C"): the primary key builds and the
 # GROUP BYs of the dbt models sort several times faster than under a linguistic collation,
@@ -140,6 +142,8 @@ create table if not exists {schema}.fx_rates (
 
 
 def connect(settings: Settings | None = None, *, autocommit: bool = False) -> psycopg.Connection:
+    import psycopg
+
     settings = settings or get_settings()
     return psycopg.connect(settings.warehouse_dsn(), autocommit=autocommit)
 
