@@ -197,9 +197,12 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     scrape_dates = per_file["scrape_date"].take(file_idx)
     scrape_days = scrape_dates.to_numpy(zero_copy_only=False).astype("datetime64[D]")
     reason = np.full(n, None, dtype=object)
+    ok = np.ones(n, dtype=bool)  # no reason yet (a boolean mask: pd.isna of the objects cost 12x more)
 
     def flag(mask: np.ndarray, code: str) -> None:
-        reason[pd.isna(reason) & mask] = code
+        hit = ok & mask
+        reason[hit] = code
+        ok[hit] = False
 
     def null_mask(values: pa.Array) -> np.ndarray:
         return pc.is_null(values).to_numpy(zero_copy_only=False)
@@ -252,7 +255,6 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     condition_d = _Distinct(table.column("condition"))
     condition = condition_d.column(condition_d.map(parsing.parse_condition))
 
-    ok = pd.isna(reason)
     keep = pa.array(ok)  # a boolean mask: filter copies each column once, faster than take
     parent, specific, resolved_from = _resolve_models(table, brand, reference)
     listings = pa.table(

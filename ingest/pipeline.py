@@ -241,7 +241,7 @@ def _quarantine_schema() -> pa.Schema:
 def _with_run(table: pa.Table, run_id: str, schema: pa.Schema) -> pa.Table:
     """Add the run id (and is_outlier = false for listings) and order the columns as the warehouse does."""
     n = table.num_rows
-    extra = {"ingest_run_id": pa.array([run_id] * n, pa.string()), "is_outlier": pa.array(np.zeros(n, bool))}
+    extra = {"ingest_run_id": pa.repeat(pa.scalar(run_id, pa.string()), n), "is_outlier": pa.array(np.zeros(n, bool))}
     columns = [table.column(f.name) if f.name in table.column_names else extra[f.name] for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
 
