@@ -66,7 +66,10 @@ def _arrow_type(pg_type: str) -> pa.DataType:
 def _to_pg_column(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if values.type == target:
         return values
-    if target == pa.binary(16):  # uuid text -> 16 bytes, once per distinct value (a load has one run id)
+    if target == pa.binary(16):  # uuid text -> 16 bytes, once per distinct value
+        first = values[0].as_py() if len(values) and values.null_count == 0 else None
+        if first is not None and pc.all(pc.equal(values, first)).as_py():  # a load's run id: one value
+            return pa.chunked_array([pa.repeat(pa.scalar(uuid.UUID(first).bytes, target), len(values))], target)
         encoded = pc.dictionary_encode(values.combine_chunks())
         uuids = pa.array([None if v is None else uuid.UUID(v).bytes for v in encoded.dictionary.to_pylist()], target)
         return pa.chunked_array([uuids.take(encoded.indices)], target)
