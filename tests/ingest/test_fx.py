@@ -197,6 +197,24 @@ def test_load_rates_subset_and_cache_returns_copies() -> None:
     assert load_rates(bundled_history_path()).loc[0, "units_per_eur"] > 0
 
 
+def test_published_layout_and_a_loosely_written_file_load_the_same(tmp_path: Path) -> None:
+    """The fast (pyarrow) read of the ECB layout and the tolerant read agree."""
+    tidy = "Date,USD,GBP,CNY,\n2026-10-30,1.1172,0.8702,N/A,\n2026-10-29,1.1165,0.87,7.95,\n"
+    # Blanks around names and values (pyarrow reads them too) and a non-number ("n.a."), which only
+    # the tolerant read takes, as NaN.
+    loose = "Date , USD,GBP ,CNY,\n 2026-10-30,1.1172 , 0.8702,n.a.,\n2026-10-29 , 1.1165,0.87, 7.95 ,\n"
+    (tmp_path / "tidy.csv").write_text(tidy)
+    (tmp_path / "loose.csv").write_text(loose)
+    with zipfile.ZipFile(tmp_path / "tidy.zip", "w") as archive:
+        archive.writestr("eurofxref-hist.csv", tidy)
+    frames = [load_rates(tmp_path / name) for name in ("tidy.csv", "loose.csv", "tidy.zip")]
+    for frame in frames[1:]:
+        pd.testing.assert_frame_equal(frame, frames[0])
+    gbp = frames[0][frames[0]["currency"] == "GBP"]
+    assert gbp["units_per_eur"].tolist() == [0.87, 0.8702]  # sorted by date
+    assert frames[0][frames[0]["currency"] == "CNY"]["units_per_eur"].tolist() == [7.95]  # N/A dropped
+
+
 def test_history_path_prefers_the_refreshed_file(settings: Settings) -> None:
     assert history_path(settings) == bundled_history_path()
     refreshed = settings.data_dir / "fx" / "eurofxref-hist.zip"
