@@ -12,6 +12,7 @@ and writes its own week's partition of the staging area and the warehouse.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -546,13 +547,19 @@ def _warm_validation(environ: dict[str, str]) -> None:
     _adopt_environment(environ)
     lower_priority()  # the load waits for the validation only at its COMMIT
     # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
-    # collector off and the result frozen, it costs 1.55 CPU-s instead of 1.9.
+    # collector off and the result frozen, it cost 1.55 CPU-s instead of 1.9 (1.15 now that
+    # scipy.stats and altair are deferred).
     gc.disable()
     try:
         import_great_expectations()  # imported early so validation does not wait for it
     finally:
         gc.freeze()
         gc.enable()
+
+
+def _warm_rates() -> None:
+    with contextlib.suppress(Exception):  # a missing or broken rates file is reported by the load
+        fx.warm_default_rates()
 
 
 def _stage_in_background(merged: dict[str, Any], listings: pa.Table, quarantine: pa.Table) -> None:
@@ -617,9 +624,9 @@ class WeekRunner:
         )
         timings: dict[str, float] = {}
         futures = [self._pool.submit(process_chunk, plan_dict, i) for i in plan.chunk_indexes]
-        # The load compares the ECB table with fx_rates: read it (0.1 s) while this process waits.
-        threading.Thread(target=fx.warm_default_rates, name="fx-warm", daemon=True).start()
-        # Great Expectations takes ~2 CPU-s to import: start it once a chunk worker falls idle,
+        # The load compares the ECB table with fx_rates: read it while this process waits.
+        threading.Thread(target=_warm_rates, name="fx-warm", daemon=True).start()
+        # Great Expectations takes ~1.2 CPU-s to import: start it once a chunk worker falls idle,
         # so that it takes a free core rather than one the chunks need.
         warm_at = max(1, n_chunks - self._workers + 1)
         results = []
