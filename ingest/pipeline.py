@@ -539,19 +539,31 @@ def _adopt_environment(environ: dict[str, str]) -> None:
 
 
 def _warm_validation(environ: dict[str, str]) -> None:
+    """Validation process initializer: import Great Expectations in a background thread.
+
+    The import runs at nice +10, in the idle moments of the chunks and the merge; the validation
+    itself (this process's main thread, which waits for the import if it is not done) keeps the
+    normal priority, so that the load's COMMIT does not wait for it (measured on a 1M-row week:
+    the run 0.18 s shorter than with the whole process at nice +10).
+    """
+    _adopt_environment(environ)
+    threading.Thread(target=_import_great_expectations, name="gx-import", daemon=True).start()
+
+
+def _import_great_expectations() -> None:
     import gc
 
     from ingest.validation import import_great_expectations
     from ingest.workers import lower_priority
 
-    _adopt_environment(environ)
-    lower_priority()  # the load waits for the validation only at its COMMIT
+    lower_priority()  # this thread's own
     # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
     # collector off and the result frozen, it cost 1.55 CPU-s instead of 1.9 (1.15 now that
     # scipy.stats and altair are deferred).
     gc.disable()
     try:
-        import_great_expectations()  # imported early so validation does not wait for it
+        with contextlib.suppress(Exception):  # a broken install is reported by the validation itself
+            import_great_expectations()
     finally:
         gc.freeze()
         gc.enable()
