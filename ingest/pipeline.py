@@ -551,22 +551,15 @@ def _warm_validation(environ: dict[str, str]) -> None:
 
 
 def _import_great_expectations() -> None:
-    import gc
-
     from ingest.validation import import_great_expectations
-    from ingest.workers import lower_priority
+    from ingest.workers import collector_paused, lower_priority
 
     lower_priority()  # this thread's own
     # Importing Great Expectations creates objects by the hundred thousand and no garbage: with the
-    # collector off and the result frozen, it cost 1.55 CPU-s instead of 1.9 (1.15 now that
-    # scipy.stats and altair are deferred).
-    gc.disable()
-    try:
-        with contextlib.suppress(Exception):  # a broken install is reported by the validation itself
-            import_great_expectations()
-    finally:
-        gc.freeze()
-        gc.enable()
+    # collector paused it cost 1.55 CPU-s instead of 1.9 (1.15 now that scipy.stats and altair
+    # are deferred).
+    with collector_paused(), contextlib.suppress(Exception):  # a broken install: the validation reports it
+        import_great_expectations()
 
 
 def _warm_rates() -> None:

@@ -13,13 +13,9 @@ what it needs itself, and reports any real error from its own task.
 from __future__ import annotations
 
 import contextlib
-import gc
 from datetime import date
 
-gc.disable()  # the imports below allocate much and free little: collecting during them is wasted
-
-from ingest import catalog, fx, pipeline, reading  # noqa: E402, F401 - pipeline: imported to be inherited
-from ingest.cleaning import clean_files  # noqa: E402
+from ingest.workers import collector_paused
 
 _WARM_UP_CSV = """listing_id,source,scraped_at,brand,reference_number,price,currency,condition,title,url
 w1,chrono24.com,2026-01-05T10:00:00Z,Rolex,126610LN,"12,500",USD,Very good,Submariner,https://x/1
@@ -32,20 +28,21 @@ w5,chrono24.com,05/01/2026,Tudor,79230N,Price on request,USD,New,,
 
 def warm_up_cleaning() -> None:
     """Clean a few rows of every kind once, so that this process's Arrow kernels are warm."""
+    from ingest import reading
+    from ingest.cleaning import clean_files
+
     data = _WARM_UP_CSV.encode()
     table, rows = reading.parse_csv_bytes(data)
     name = "scrape_date=2026-01-05/warm-up.csv"
     clean_files([reading.FileRead(reading.SourceFile(name, name, len(data), date(2026, 1, 5)), table, rows, "loaded")])
 
 
-try:
+# What is loaded here stays for the server's life.
+with collector_paused():
+    from ingest import catalog, fx, pipeline  # noqa: F401 - pipeline: imported to be inherited
+
     with contextlib.suppress(Exception):
         catalog.brand_alias_map()
         catalog.reference_index()
         fx.warm_default_rates()
         warm_up_cleaning()
-finally:
-    # What is loaded stays for the server's life: frozen, the collector never walks it again, and
-    # the forked workers do not dirty its pages (copy-on-write) by collecting it either.
-    gc.freeze()
-    gc.enable()

@@ -10,10 +10,13 @@ the server's imports run while the CLI does its own.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
@@ -67,3 +70,16 @@ def lower_priority() -> None:
     if sys.platform.startswith("linux"):
         thread = threading.get_native_id()  # on Linux a priority is per thread
         os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), BACKGROUND_NICE))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection during a block that allocates much and frees little (imports,
+    warm-ups), then what it loaded frozen: the collector never walks it again, and forked
+    children do not dirty its pages (copy-on-write) by collecting it either."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
