@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.dbt import run_dbt
-from ingest.warehouse import ensure_schema
+from ingest.orchestration.dbt import run_dbt
+from ingest.warehouse.ddl import ensure_schema
 
 MARTS = {
     f"{level}_{family}"
