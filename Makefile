@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml uv.lock
 venv: $(STAMP) ## Create or update the virtual environment (.venv) from uv.lock
 
 demo: $(STAMP) ## The main job: simulate a year of scrapes, backfill, run this week through Airflow, print the summary
-	@$(RUN) python -m ingest.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
+	@$(RUN) python -m ingest.devtools.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
 
 test: $(STAMP) ## The whole test suite (what .ci/run runs)
 	@$(RUN) pytest -q
@@ -44,7 +44,7 @@ format: $(STAMP) ## Apply ruff formatting and fixes
 	@$(RUN) ruff format .
 
 bench: $(STAMP) ## Benchmarks (ingest vs floor vs to_sql, dbt, Airflow): prints figures
-	@$(RUN) python -m ingest.bench
+	@$(RUN) python -m ingest.devtools.bench
 
 dbt-build: $(STAMP) ## dbt build (models + tests) against the configured warehouse (extra args: DBT_ARGS=...)
 	@$(RUN) ingest dbt build $(DBT_ARGS)

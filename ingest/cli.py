@@ -5,7 +5,7 @@ ingest run --source SRC --week YYYY-MM-DD      (one market week; rerun replaces 
 ingest run --source SRC --all                  (every scrape folder: backfill)
 ingest dbt ARGS...                             (dbt against the configured warehouse)
 ingest summary                                 (the market summary from the marts)
-ingest db start|stop|dsn|env|psql              (the embedded PostgreSQL)
+ingest db start|stop|dsn|env|psql              (the checkout's embedded PostgreSQL)
 ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
 """
 
@@ -18,12 +18,21 @@ import os
 import sys
 import time
 from datetime import date
+from typing import TYPE_CHECKING
 
-from ingest.settings import get_settings
+from ingest.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from ingest.steps.results import LoadResult
 
 
 def _eprint(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] if text else type(exc).__name__
 
 
 def _week(value: str) -> date:
@@ -33,41 +42,45 @@ def _week(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
 
 
-def _print_summary(summary: dict) -> None:
-    t = summary.get("timings", {})
-    reasons = summary.get("quarantined_by_reason", {})
-    print(f"week {summary['market_week']}  run {summary.get('run_id', '')}  {summary['status']}")
+def print_run_summary(result: LoadResult) -> None:
+    """The run's ledger as a person reads it: the counts of the ledger definition, then the details."""
+    from ingest.steps.schema import COUNTS
+
+    counts, t = result.counts, result.timings
+    print(f"week {result.market_week}  run {result.run_id}  {result.status}")
+    files = [c for c in COUNTS if c.name.startswith("files_") and c.name != "files_total"]
     print(
-        f"  files    {summary['files_total']:>10,}  loaded {summary['files_loaded']}, "
-        f"empty {summary['files_empty']}, rejected {summary['files_rejected']}"
+        f"  files    {counts['files_total']:>10,}  "
+        + ", ".join(f"{c.label} {counts[c.name]:,}" for c in files if counts[c.name] or c.name == "files_loaded")
     )
-    print(f"  rows     {summary['rows_read']:>10,}  read (in accepted files)")
-    print(f"  loaded   {summary['rows_loaded']:>10,}  ({summary['rows_outlier']:,} flagged as outliers)")
-    print(f"  quarant. {summary['rows_quarantined']:>10,}")
-    print(f"  dupes    {summary['rows_duplicate']:>10,}  removed by dedup")
+    for column in COUNTS:
+        if column.name.startswith("rows_") and (counts[column.name] or column.name in ("rows_read", "rows_loaded")):
+            print(f"  {column.label:<18} {counts[column.name]:>10,}  {column.doc}")
     print(
-        f"  check    read = loaded + quarantined + duplicates: "
-        f"{summary['rows_read']:,} = {summary['rows_loaded']:,} + {summary['rows_quarantined']:,} + "
-        f"{summary['rows_duplicate']:,}"
+        f"  check    read = loaded + quarantined + duplicates: {counts['rows_read']:,} = {counts['rows_loaded']:,} "
+        f"+ {counts['rows_quarantined']:,} + {counts['rows_duplicate']:,}"
     )
-    if reasons:
-        print("  quarantine by reason: " + ", ".join(f"{k} {v:,}" for k, v in sorted(reasons.items())))
-    for f in summary.get("rejected_files", []):
-        print(f"  rejected file {f['file']}: {f['reason']} ({f['detail']})")
+    if result.quarantined_by_reason:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(result.quarantined_by_reason.items()))
+        print(f"  quarantine by reason: {reasons}")
+    for f in result.rejected_files:
+        print(f"  rejected file {f.source_file}: {f.reason} ({f.detail})")
     if t:
+        rate = counts["rows_read"] / max(t.get("total_s", 0), 1e-9)
         print(
-            f"  time     {t.get('total_s', 0):.1f} s (read+clean {t.get('chunks_s', 0):.1f}, dedup+outliers+"
-            f"staging {t.get('merge_s', 0):.1f}, validate || COPY {t.get('validate_and_load_s', 0):.1f})"
-            f"  {summary.get('rows_per_second', 0):,} rows/s"
+            f"  time     {t.get('total_s', 0):.1f} s (read+clean {t.get('chunks_s', 0):.1f}, dedup+outliers "
+            f"{t.get('merge_s', 0):.1f}, validate || staging || COPY {t.get('validate_and_load_s', 0):.1f})"
+            f"  {rate:,.0f} rows/s"
         )
-    print(f"  staging  {summary.get('staging_uri', '')}")
+    print(f"  staging  {result.staging_uri}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from ingest.pipeline import IngestError, WeekRunner, discover_weeks
-    from ingest.validation import ValidationFailed
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.runner.local import WeekRunner
+    from ingest.steps.validation import ValidationFailed
+    from ingest.steps.week import IngestError, discover_weeks
+    from ingest.warehouse.connection import check_reachable, ensure_warehouse
 
-    settings = get_settings()
     source = args.source or settings.raw_root
     try:
         weeks = discover_weeks(source) if args.all else [args.week]
@@ -77,34 +90,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not weeks:
         _eprint(f"ingest run: no scrape_date=YYYY-MM-DD folders under {source}")
         return 2
+    check_reachable(ensure_warehouse(settings))  # before any file is read
     failures = 0
     started = time.perf_counter()
-    runner = WeekRunner(settings, workers=args.workers)
-    for week in weeks:
-        try:
-            summary = runner.run(source, week, progress=None if args.quiet else _eprint)
-        except ValidationFailed as exc:
-            _eprint(f"ingest run: week {week} not loaded: {str(exc).splitlines()[0]}")
-            _eprint(str(exc))
-            failures += 1
-            continue
-        except IngestError as exc:
-            _eprint(f"ingest run: week {week} not loaded: {exc}")
-            failures += 1
-            continue
-        _print_summary(summary)
-    runner.close()
+    with WeekRunner(settings, workers=args.workers) as runner:
+        for week in weeks:
+            try:
+                result = runner.run(source, week, progress=None if args.quiet else _eprint)
+            except (ValidationFailed, IngestError) as exc:
+                _eprint(f"ingest run: week {week} not loaded: {str(exc).splitlines()[0]}")
+                if isinstance(exc, ValidationFailed):
+                    _eprint(str(exc))
+                failures += 1
+                continue
+            print_run_summary(result)
     if len(weeks) > 1:
         print(f"{len(weeks) - failures}/{len(weeks)} weeks loaded in {time.perf_counter() - started:.1f} s")
     return 1 if failures else 0
 
 
-def cmd_dbt(args: argparse.Namespace) -> int:
+def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
     from dbt.cli.main import dbtRunner
 
-    from ingest.dbt import dbt_environment
+    from ingest.orchestration.dbt import dbt_environment
 
-    settings = get_settings()
     with dbt_environment(settings) as env:
         argv = list(args.dbt_args)
         if "--project-dir" not in argv:
@@ -115,17 +124,17 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def cmd_summary(args: argparse.Namespace) -> int:
-    from ingest.summary import print_market_summary
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.report.summary import print_market_summary
 
-    return print_market_summary(get_settings(), limit=args.limit)
+    return print_market_summary(settings, limit=args.limit)
 
 
-def cmd_db(args: argparse.Namespace) -> int:
-    from ingest.dbt import dbt_env
-    from ingest.embedded import psql_path, stop_embedded_server
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.orchestration.dbt import dbt_env, dsn_parts
+    from ingest.warehouse.connection import ensure_warehouse, warehouse_dsn
+    from ingest.warehouse.embedded import psql_path, stop_embedded_server
 
-    settings = get_settings()
     if args.action == "stop":
         if not settings.uses_embedded:
             _eprint("WAREHOUSE_DSN is set: there is no embedded server to stop")
@@ -133,31 +142,36 @@ def cmd_db(args: argparse.Namespace) -> int:
         stopped = stop_embedded_server(settings.embedded_pgdata)
         print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
         return 0
-    dsn = settings.warehouse_dsn()
+    # dsn, env: where it is (the checkout's recorded port), without starting it
+    dsn = ensure_warehouse(settings) if args.action in {"start", "psql"} else warehouse_dsn(settings)
     if args.action in {"start", "dsn"}:
         print(dsn)
     elif args.action == "env":
-        for key, value in dbt_env(settings).items():
+        parts = dsn_parts(dsn)
+        for key, value in dbt_env(settings, dsn).items():
             print(f"export {key}={value}")
         print(f"export WAREHOUSE_DSN={dsn}")
+        pg = {"PGHOST": parts["host"], "PGPORT": parts["port"], "PGUSER": parts["user"], "PGDATABASE": parts["dbname"]}
+        for key, value in pg.items():
+            print(f"export {key}={value}")
     elif args.action == "psql":
-        os.execv(str(psql_path()), [str(psql_path()), dsn])
+        os.execv(str(psql_path()), [str(psql_path()), dsn, *args.psql_args])
     return 0
 
 
-def cmd_airflow(args: argparse.Namespace) -> int:
-    from ingest import orchestration
+def cmd_airflow(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from ingest.orchestration import airflow_home
 
     entry = {
-        "airflow-setup": orchestration.main_airflow_setup,
-        "airflow": orchestration.main_airflow,
-        "airflow-env": orchestration.main_airflow_env,
+        "airflow-setup": airflow_home.main_airflow_setup,
+        "airflow": airflow_home.main_airflow,
+        "airflow-env": airflow_home.main_airflow_env,
     }[args.command]
     return entry(list(args.rest))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ingest.simulate import add_simulate_arguments, run_simulate_command
+    from ingest.devtools.simulate import add_simulate_arguments, run_simulate_command
 
     parser = argparse.ArgumentParser(prog="ingest", description="Watch-market ingest and tooling.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -165,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="write simulated weekly scrape folders (local or s3://)")
     add_simulate_arguments(sim)
-    sim.set_defaults(func=run_simulate_command)
+    sim.set_defaults(func=lambda args, _settings: run_simulate_command(args))
 
     run = sub.add_parser("run", help="ingest a market week (or --all) into the warehouse")
     run.add_argument("--source", help="raw root: a folder or s3://bucket/prefix (default: RAW_ROOT)")
@@ -184,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--limit", type=int, default=5)
     summary.set_defaults(func=cmd_summary)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, dsn, env (dbt exports), psql")
+    db = sub.add_parser("db", help="the checkout's embedded PostgreSQL: start, stop, dsn, env (exports), psql")
     db.add_argument("action", choices=["start", "stop", "dsn", "env", "psql"])
+    db.add_argument("psql_args", nargs=argparse.REMAINDER, help="for psql: arguments passed on to psql")
     db.set_defaults(func=cmd_db)
 
     for name, text in (
@@ -205,10 +220,15 @@ PASSTHROUGH = ("airflow-setup", "airflow", "airflow-env")
 def main(argv: list[str] | None = None) -> int:
     as_program = argv is None  # the console script and ``python -m ingest.cli``
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        _eprint(f"ingest: {exc}")
+        return 2
     if argv and argv[0] in PASSTHROUGH:  # their own parsers take every remaining argument, flags included
         return cmd_airflow(argparse.Namespace(command=argv[0], rest=argv[1:]))
     if argv[:1] == ["run"] and "-h" not in argv and "--help" not in argv:
-        from ingest.workers import start_worker_server, tune_process
+        from ingest.runner.tuning import start_worker_server, tune_process
 
         tune_process()  # before anything allocates, and inherited by the workers' server
         start_worker_server()  # the workers' server imports the cleaning code while this process imports its own
@@ -219,19 +239,19 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         if args.verbose:
             raise
-        _eprint(f"ingest {args.command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        _eprint(f"ingest {args.command}: {_one_line(exc)}")
         return 1
     finally:
         if as_program and args.command == "run":
             # The process exits next. Frozen, its objects are spared the interpreter's final
-            # garbage-collection pass over all of them (0.1 s after a run); the pools, connections
-            # and temporary files are closed already.
+            # garbage-collection pass over all of them; the pools, connections and temporary
+            # files are closed already.
             gc.freeze()
 
 

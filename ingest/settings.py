@@ -1,19 +1,21 @@
-"""The project's one settings module.
+"""The project's one settings module: every setting, read from the environment once, as plain values.
 
-Every setting comes from an environment variable with a documented default
-(see ``.env.example`` and the README). Nothing else in the project reads
-``os.environ`` for configuration: call :func:`get_settings`.
-
-With ``WAREHOUSE_DSN`` unset, :meth:`Settings.warehouse_dsn` starts (or reuses)
-the embedded PostgreSQL server that lives in ``EMBEDDED_PGDATA``.
+Nothing else in the project reads ``os.environ`` for configuration; call :func:`get_settings`.
+Reading settings starts nothing and connects nowhere: the entry points that need the warehouse
+start it explicitly (:func:`ingest.warehouse.connection.ensure_warehouse`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value the project cannot use; the message names it and what it takes."""
 
 
 def _find_home() -> Path:
@@ -32,12 +34,20 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value.strip() == "" else value.strip()
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_optional(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
     raw = _env(name, str(default))
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"setting {name} must be an integer, got {raw!r}") from exc
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"setting {name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise SettingsError(f"setting {name}={value} must be at least {minimum}")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -46,7 +56,31 @@ def _env_bool(name: str, default: bool) -> bool:
         return True
     if raw in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"setting {name} must be a boolean (true/false), got {raw!r}")
+    raise SettingsError(f"setting {name}={raw!r} must be a boolean (true/false)")
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).lower()
+    if value not in choices:
+        raise SettingsError(f"setting {name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+# An unquoted PostgreSQL identifier. dbt appends suffixes to DBT_SCHEMA (``_intermediate`` is the
+# longest, 13 characters) and PostgreSQL keeps 63 bytes of a name.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+_IDENTIFIER_LIMITS = {"WAREHOUSE_RAW_SCHEMA": 63, "DBT_SCHEMA": 63 - len("_intermediate")}
+
+
+def _env_identifier(name: str, default: str) -> str:
+    value = _env(name, default)
+    limit = _IDENTIFIER_LIMITS[name]
+    if not _IDENTIFIER.fullmatch(value) or len(value) > limit:
+        raise SettingsError(
+            f"setting {name}={value!r} is not a schema name: use lower-case letters, digits and _, "
+            f"starting with a letter or _, at most {limit} characters"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,21 +91,30 @@ class Settings:
     data_dir: Path
     raw_root: str
     staging_root: str
-    warehouse_dsn_env: str | None
+    warehouse_dsn: str | None  # a libpq URI; None: the embedded server
     embedded_pgdata: Path
     embedded_database: str
-    embedded_port: int
+    embedded_port: int | None  # EMBEDDED_PG_PORT; None: the checkout's own (ingest.warehouse.connection)
     raw_schema: str
     dbt_schema: str
     dbt_target: str
+    lock_timeout_s: int
     fx_refresh: bool
     ingest_chunk_files: int
     ingest_min_rows: int
     ingest_max_rows: int
-    aws_conn_id: str | None
+    aws_conn_id: str | None  # take S3 credentials from this Airflow connection instead
+    aws_endpoint_url: str | None  # an S3-compatible server (MinIO, moto)
+    aws_region: str | None
+    aws_access_key_id: str | None
+    aws_secret_access_key: str | None
     airflow_home: Path
     warehouse_conn_id: str
+    cosmos_execution_mode: str  # watcher | local
+    cosmos_watcher_deferrable: bool
+    dbt_threads: int
     pool_sizes: dict[str, int] = field(default_factory=dict)
+    airflow_overrides: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* set in the environment
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -79,15 +122,7 @@ class Settings:
 
     @property
     def uses_embedded(self) -> bool:
-        return self.warehouse_dsn_env is None
-
-    def warehouse_dsn(self) -> str:
-        """The libpq URI of the warehouse; starts the embedded server when needed."""
-        if self.warehouse_dsn_env:
-            return self.warehouse_dsn_env
-        from ingest.embedded import ensure_embedded_server
-
-        return ensure_embedded_server(self).dsn(self.embedded_database)
+        return self.warehouse_dsn is None
 
 
 POOL_SETTINGS: dict[str, tuple[str, int]] = {
@@ -101,30 +136,39 @@ POOL_SETTINGS: dict[str, tuple[str, int]] = {
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment (uncached)."""
+    """Read the settings from the environment (uncached). Raises :class:`SettingsError`."""
     home = _find_home()
     data_dir = Path(_env("WATCH_DATA_DIR", str(home / ".data"))).resolve()
-    dsn = os.environ.get("WAREHOUSE_DSN") or None
+    pgdata = Path(_env("EMBEDDED_PGDATA", str(data_dir / "pgdata"))).resolve()
     return Settings(
         home=home,
         data_dir=data_dir,
         raw_root=_env("RAW_ROOT", str(data_dir / "raw")),
         staging_root=_env("STAGING_ROOT", str(data_dir / "staging")),
-        warehouse_dsn_env=dsn.strip() if dsn else None,
-        embedded_pgdata=Path(_env("EMBEDDED_PGDATA", str(data_dir / "pgdata"))).resolve(),
+        warehouse_dsn=_env_optional("WAREHOUSE_DSN"),
+        embedded_pgdata=pgdata,
         embedded_database=_env("EMBEDDED_DATABASE", "watch"),
-        embedded_port=_env_int("EMBEDDED_PG_PORT", 55432),
-        raw_schema=_env("WAREHOUSE_RAW_SCHEMA", "raw"),
-        dbt_schema=_env("DBT_SCHEMA", "analytics"),
+        embedded_port=_env_int("EMBEDDED_PG_PORT", 0, minimum=1) if _env_optional("EMBEDDED_PG_PORT") else None,
+        raw_schema=_env_identifier("WAREHOUSE_RAW_SCHEMA", "raw"),
+        dbt_schema=_env_identifier("DBT_SCHEMA", "analytics"),
         dbt_target=_env("DBT_TARGET", "dev"),
+        lock_timeout_s=_env_int("WAREHOUSE_LOCK_TIMEOUT", 60, minimum=1),
         fx_refresh=_env_bool("FX_REFRESH", False),
-        ingest_chunk_files=_env_int("INGEST_CHUNK_FILES", 12),
+        ingest_chunk_files=_env_int("INGEST_CHUNK_FILES", 12, minimum=1),
         ingest_min_rows=_env_int("INGEST_MIN_ROWS", 1),
-        ingest_max_rows=_env_int("INGEST_MAX_ROWS", 5_000_000),
-        aws_conn_id=os.environ.get("AWS_CONN_ID") or None,
+        ingest_max_rows=_env_int("INGEST_MAX_ROWS", 5_000_000, minimum=1),
+        aws_conn_id=_env_optional("AWS_CONN_ID"),
+        aws_endpoint_url=_env_optional("AWS_ENDPOINT_URL_S3") or _env_optional("AWS_ENDPOINT_URL"),
+        aws_region=_env_optional("AWS_DEFAULT_REGION") or _env_optional("AWS_REGION"),
+        aws_access_key_id=_env_optional("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=_env_optional("AWS_SECRET_ACCESS_KEY"),
         airflow_home=Path(_env("AIRFLOW_HOME", str(data_dir / "airflow"))).resolve(),
         warehouse_conn_id=_env("WAREHOUSE_CONN_ID", "warehouse"),
-        pool_sizes={name: _env_int(var, default) for name, (var, default) in POOL_SETTINGS.items()},
+        cosmos_execution_mode=_env_choice("COSMOS_EXECUTION_MODE", "watcher", ("watcher", "local")),
+        cosmos_watcher_deferrable=_env_bool("COSMOS_WATCHER_DEFERRABLE", False),
+        dbt_threads=_env_int("DBT_THREADS", 4, minimum=1),
+        pool_sizes={name: _env_int(var, default, minimum=1) for name, (var, default) in POOL_SETTINGS.items()},
+        airflow_overrides={k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__")},
     )
 
 

@@ -1,11 +1,10 @@
-"""One small interface over a local folder or an S3 prefix.
+"""One small interface over a local folder or an S3 prefix, for raw files, staging, exports and reports.
 
-Roots are strings: a local path (``/data/raw``) or an S3 URI
-(``s3://bucket/prefix``). S3 goes through boto3 with the standard AWS settings
-(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``,
-``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` for S3-compatible servers such
-as MinIO or moto), or, when ``AWS_CONN_ID`` names an Airflow connection and
-Airflow is importable, that connection's credentials and endpoint.
+Roots are strings: a local path (``/data/raw``) or an S3 URI (``s3://bucket/prefix``). S3 goes
+through boto3 with the standard AWS settings (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` for S3-compatible servers
+such as MinIO or moto), or, when ``AWS_CONN_ID`` names an Airflow connection and Airflow is
+importable, that connection's credentials and endpoint.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ class StoredFile:
     size: int
 
 
-def _client_kwargs_from_airflow(conn_id: str) -> dict[str, Any]:
+def _client_kwargs_from_airflow(conn_id: str, region: str | None) -> dict[str, Any]:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     hook = S3Hook(aws_conn_id=conn_id)
@@ -62,7 +61,7 @@ def _client_kwargs_from_airflow(conn_id: str) -> dict[str, Any]:
         "aws_access_key_id": creds.access_key,
         "aws_secret_access_key": creds.secret_key,
         "aws_session_token": creds.token,
-        "region_name": extra.region_name or os.environ.get("AWS_DEFAULT_REGION"),
+        "region_name": extra.region_name or region,
     }
     if extra.endpoint_url:
         kwargs["endpoint_url"] = extra.endpoint_url
@@ -75,13 +74,14 @@ def s3_client() -> Any:
     import boto3
     from botocore.config import Config
 
+    from ingest.settings import get_settings
+
+    settings = get_settings()
     kwargs: dict[str, Any] = {}
-    conn_id = os.environ.get("AWS_CONN_ID")
-    if conn_id:
-        kwargs = _client_kwargs_from_airflow(conn_id)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint and "endpoint_url" not in kwargs:
-        kwargs["endpoint_url"] = endpoint
+    if settings.aws_conn_id:
+        kwargs = _client_kwargs_from_airflow(settings.aws_conn_id, settings.aws_region)
+    if settings.aws_endpoint_url and "endpoint_url" not in kwargs:
+        kwargs["endpoint_url"] = settings.aws_endpoint_url
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
     return boto3.client("s3", config=config, **{k: v for k, v in kwargs.items() if v is not None})
 

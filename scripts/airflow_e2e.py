@@ -389,22 +389,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("AWS_CONN_ID", None)
     if args.execution_mode:
         os.environ["COSMOS_EXECUTION_MODE"] = args.execution_mode
-    from ingest.orchestration import (
-        INGEST_DAG_ID,
-        TRANSFORM_DAG_ID,
-        admin_password,
-        airflow_bin,
-        airflow_env,
-        cosmos_execution_mode,
-        monday_of,
-        setup_airflow,
-    )
+    from ingest.orchestration.airflow_home import admin_password, airflow_bin, airflow_env, setup_airflow
+    from ingest.orchestration.dags import INGEST_DAG_ID, TRANSFORM_DAG_ID
     from ingest.settings import load_settings
+    from ingest.steps.calendar import market_week_of as monday_of
+    from ingest.warehouse.connection import ensure_warehouse
 
-    server_dsn = load_settings().warehouse_dsn()  # the embedded server (started if needed) or WAREHOUSE_DSN's
+    server_dsn = ensure_warehouse(load_settings())  # the embedded server (started if needed) or WAREHOUSE_DSN's
     say(
         f"workdir {workdir}; PostgreSQL {urlsplit(server_dsn).hostname}:{urlsplit(server_dsn).port}; "
-        f"Cosmos execution mode: {cosmos_execution_mode()}"
+        f"Cosmos execution mode: {load_settings().cosmos_execution_mode}"
     )
     ok = False
     try:
@@ -427,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings = load_settings()
                 logical_date = latest_sunday_midnight(datetime.now(UTC))
                 week = monday_of(logical_date.date())
-                from ingest.simulate import simulate
+                from ingest.devtools.simulate import simulate
 
                 simulate(
                     settings.raw_root,

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from ingest.settings import get_settings, load_settings
+from ingest.warehouse.connection import ensure_warehouse
 
 
 def _with_db(dsn: str, dbname: str) -> str:
@@ -25,7 +26,7 @@ def _with_db(dsn: str, dbname: str) -> str:
 @pytest.fixture(scope="session")
 def server_dsn() -> str:
     """A DSN of the test server (embedded by default)."""
-    return load_settings().warehouse_dsn()
+    return ensure_warehouse(load_settings())
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
 
-from ingest.orchestration import INGEST_DAG_ID, LISTINGS_ASSET_NAME, LISTINGS_ASSET_URI, alert_on_failure
+from ingest.orchestration.dags import INGEST_DAG_ID, LISTINGS_ASSET_NAME, LISTINGS_ASSET_URI, alert_on_failure
 
 LISTINGS = Asset(name=LISTINGS_ASSET_NAME, uri=LISTINGS_ASSET_URI, group="watch_market")
 
@@ -61,7 +61,7 @@ def watch_ingest() -> None:
        `extra={"market_week": …}`, which triggers `watch_transform`.
 
     Failures log one `ALERT …` line (dag, task, run, week, exception).
-    All logic lives in `ingest.pipeline`; this file only wires it.
+    All logic lives in `ingest.steps.week`; this file only wires it.
     """
 
     @task
@@ -71,54 +71,68 @@ def watch_ingest() -> None:
         Returns the chunk indexes (what the chunk tasks are mapped over); the plan
         itself goes to XCom under the key ``plan`` for the later tasks.
         """
-        from ingest.orchestration import week_to_process
-        from ingest.pipeline import plan_week
+        from ingest.orchestration.dags import week_to_process
         from ingest.settings import get_settings
+        from ingest.steps.week import plan_week
 
-        week_plan = plan_week(get_settings().raw_root, week_to_process(context))
+        settings = get_settings()
+        week_plan = plan_week(settings.raw_root, week_to_process(context), settings)
         context["ti"].xcom_push(key="plan", value=week_plan.to_dict())
         return list(week_plan.chunk_indexes)
 
     @task(pool="ingest_chunks_pool")
     def process_chunk(plan: dict[str, Any], chunk_index: int) -> dict[str, Any]:
-        """Read and clean one chunk of files into a staging parquet."""
-        from ingest.pipeline import process_chunk as run_chunk
+        """Read and clean one chunk of files into the staging area."""
+        from ingest.steps.results import WeekPlan
+        from ingest.steps.week import process_chunk as run_chunk
 
-        return run_chunk(plan, chunk_index)
+        return run_chunk(WeekPlan.from_dict(plan), chunk_index).to_dict()
 
     @task
     def merge(plan: dict[str, Any], chunk_results: list[dict[str, Any]]) -> dict[str, Any]:
-        """De-duplicate and flag outliers across the week's chunks."""
-        from ingest.pipeline import WeekPlan, merge_week
+        """De-duplicate and flag outliers across the week's chunks; write the week's Parquet."""
+        from ingest.steps.results import ChunkResult, WeekPlan
+        from ingest.steps.week import merge_week
 
-        return merge_week(WeekPlan.from_dict(plan), list(chunk_results))
+        chunks = [ChunkResult.from_dict(r) for r in chunk_results]
+        return merge_week(WeekPlan.from_dict(plan), chunks).to_dict()
 
     @task(retries=0)
-    def validate(plan: dict[str, Any], merge_result: dict[str, Any]) -> dict[str, Any]:
+    def validate(plan: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
         """Great Expectations on the merged week; failures are final (no retry)."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ingest.pipeline import WeekPlan, validate_week
-        from ingest.validation import ValidationFailed
+        from ingest.settings import get_settings
+        from ingest.steps.results import MergeResult, WeekPlan
+        from ingest.steps.validation import ValidationFailed
+        from ingest.steps.week import validate_week
 
         try:
-            return validate_week(WeekPlan.from_dict(plan), merge_result)
+            report = validate_week(WeekPlan.from_dict(plan), MergeResult.from_dict(merged), get_settings())
         except ValidationFailed as exc:
             raise AirflowFailException(f"validation failed: {exc}") from exc
+        return report.to_dict()
 
     @task(outlets=[LISTINGS])
     def load(
-        plan: dict[str, Any], merge_result: dict[str, Any], validation: dict[str, Any], **context: Any
+        plan: dict[str, Any], merged: dict[str, Any], validation: dict[str, Any], **context: Any
     ) -> dict[str, Any]:
         """Replace the week in PostgreSQL, record the ledger row, announce the new week."""
-        from ingest.pipeline import WeekPlan, load_week
+        from ingest.settings import get_settings
+        from ingest.steps.results import MergeResult, ValidationReport, WeekPlan
+        from ingest.steps.week import load_week
 
-        summary = load_week(WeekPlan.from_dict(plan), merge_result, validation)
+        result = load_week(
+            WeekPlan.from_dict(plan),
+            MergeResult.from_dict(merged),
+            ValidationReport.from_dict(validation),
+            get_settings(),
+        )
         context["outlet_events"][LISTINGS].extra = {
-            "market_week": str(summary["market_week"]),
-            "rows_loaded": int(summary.get("rows_loaded") or 0),
+            "market_week": result.market_week.isoformat(),
+            "rows_loaded": result.count("rows_loaded"),
         }
-        return summary
+        return result.to_dict()
 
     chunk_indexes = plan()
     week_plan = chunk_indexes["plan"]  # the XCom the plan task pushed under the key "plan"

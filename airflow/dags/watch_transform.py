@@ -13,24 +13,21 @@ from cosmos.config import ExecutionConfig, ProfileConfig, ProjectConfig, RenderC
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
 
-from ingest.orchestration import (
+from ingest.orchestration.dags import (
     LISTINGS_ASSET_NAME,
     LISTINGS_ASSET_URI,
     TRANSFORM_DAG_ID,
     alert_on_failure,
-    cosmos_execution_mode,
-    cosmos_watcher_deferrable,
     dbt_executable,
-    dbt_threads,
-    ensure_manifest,
     gate_dbt_tests,
 )
+from ingest.orchestration.dbt import dbt_manifest_path
 from ingest.settings import get_settings
 
 LISTINGS = Asset(name=LISTINGS_ASSET_NAME, uri=LISTINGS_ASSET_URI, group="watch_market")
 
 settings = get_settings()  # environment only: no database, no network
-WATCHER = cosmos_execution_mode() == "watcher"
+WATCHER = settings.cosmos_execution_mode == "watcher"
 
 operator_args: dict[str, Any] = {
     "install_deps": False,
@@ -41,15 +38,17 @@ operator_args: dict[str, Any] = {
 if WATCHER:
     operator_args.update(
         {"deferrable": True}
-        if cosmos_watcher_deferrable()
+        if settings.cosmos_watcher_deferrable
         # no triggerer (`airflow dags test`): sensors poke and give their slot back between pokes
         else {"deferrable": False, "mode": "reschedule", "poke_interval": 2}
     )
 
 
 def project_config() -> ProjectConfig:
-    """The dbt project, rendered from its manifest (``dbt parse`` first if it is missing or stale)."""
-    manifest = ensure_manifest(settings)
+    """The dbt project, rendered from the manifest that ``ingest airflow-setup`` (dbt parse) writes."""
+    manifest = dbt_manifest_path(settings)
+    if not manifest.exists():
+        raise FileNotFoundError(f"no dbt manifest at {manifest}: run `uv run ingest airflow-setup` (it runs dbt parse)")
     config = ProjectConfig(dbt_project_path=settings.dbt_project_dir, manifest_path=manifest, install_dbt_deps=False)
     # Cosmos wraps the path in an ObjectStoragePath, whose first open() loads every Airflow
     # plugin (~0.6 s of each parse); a local manifest needs no object storage.
@@ -109,7 +108,7 @@ def watch_transform() -> None:
     @task
     def resolve_week(**context: Any) -> str:
         """The market week dbt transforms from (``from_week``)."""
-        from ingest.orchestration import transform_from_week
+        from ingest.orchestration.dags import transform_from_week
 
         return transform_from_week(context).isoformat()
 
@@ -121,7 +120,7 @@ def watch_transform() -> None:
             target_name=settings.dbt_target,
             profile_mapping=PostgresUserPasswordProfileMapping(
                 conn_id=settings.warehouse_conn_id,
-                profile_args={"schema": settings.dbt_schema, "threads": dbt_threads()},
+                profile_args={"schema": settings.dbt_schema, "threads": settings.dbt_threads},
             ),
         ),
         execution_config=ExecutionConfig(

@@ -4,7 +4,7 @@ Airflow reads its configuration once, on first import: this module points
 ``AIRFLOW_HOME`` at a throw-away folder *before* anything imports Airflow in the
 test process, so parsing DAGs never touches ``~/airflow`` or a real metadata
 database. Tests that run DAGs do so in child processes with
-:func:`ingest.orchestration.airflow_env` and a fresh metadata database.
+:func:`ingest.orchestration.airflow_home.airflow_env` and a fresh metadata database.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     """The manifest the transform DAG renders from (``dbt parse`` when missing or stale)."""
-    from ingest.orchestration import ensure_manifest
+    from ingest.orchestration.dbt import ensure_manifest
     from ingest.settings import load_settings
 
     return ensure_manifest(load_settings())
@@ -48,9 +48,12 @@ def parse_dags(mode: str | None = None) -> tuple[dict, dict, dict[str, float]]:
     """Parse every DAG file with a DagBag; returns (dags, import_errors, seconds per file)."""
     from airflow.dag_processing.dagbag import DagBag
 
+    from ingest.settings import get_settings
+
     saved = os.environ.get("COSMOS_EXECUTION_MODE")
     if mode:
         os.environ["COSMOS_EXECUTION_MODE"] = mode
+    get_settings.cache_clear()  # the DAG files read the mode from the settings
     try:
         dags: dict = {}
         errors: dict = {}
@@ -67,6 +70,7 @@ def parse_dags(mode: str | None = None) -> tuple[dict, dict, dict[str, float]]:
             os.environ.pop("COSMOS_EXECUTION_MODE", None)
         else:
             os.environ["COSMOS_EXECUTION_MODE"] = saved
+        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

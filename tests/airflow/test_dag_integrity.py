@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingest.orchestration import (
+from ingest.orchestration.dags import (
     INGEST_DAG_ID,
     LISTINGS_ASSET_NAME,
     LISTINGS_ASSET_URI,

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ingest.orchestration import TRANSFORM_DAG_ID
+from ingest.orchestration.dags import TRANSFORM_DAG_ID
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -77,9 +77,10 @@ def scratch_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
 @pytest.fixture(scope="module")
 def loaded_week(warehouse_env: str, tmp_path_factory: pytest.TempPathFactory) -> date:
     """Two small simulated weeks, ingested into the fresh warehouse; returns the last week."""
-    from ingest.pipeline import discover_weeks, run_week
+    from ingest.devtools.simulate import simulate
+    from ingest.runner.local import run_week
     from ingest.settings import get_settings
-    from ingest.simulate import simulate
+    from ingest.steps.week import discover_weeks
 
     raw = tmp_path_factory.mktemp("raw")
     simulate(str(raw), weeks=2, rows_per_week=3000, seed=5)
@@ -92,7 +93,8 @@ def loaded_week(warehouse_env: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def airflow_run_env(scratch_home, loaded_week, warehouse_env: str, server_dsn: str) -> Iterator[dict[str, str]]:
     """The Airflow environment on a fresh metadata database, pointing at the scratch project."""
-    from ingest.orchestration import airflow_env, ensure_manifest, setup_airflow
+    from ingest.orchestration.airflow_home import airflow_env, setup_airflow
+    from ingest.orchestration.dbt import ensure_manifest
     from ingest.settings import load_settings
 
     home, _ = scratch_home
@@ -144,7 +146,7 @@ def _latest_run(env: dict[str, str]) -> tuple[str, str]:
 
 @pytest.mark.parametrize("mode", ["local", "watcher"])
 def test_failing_test_stops_everything_downstream(mode, scratch_home, loaded_week, airflow_run_env, dag_parser):
-    from ingest.orchestration import airflow_bin
+    from ingest.orchestration.airflow_home import airflow_bin
     from ingest.settings import get_settings
 
     home, model = scratch_home

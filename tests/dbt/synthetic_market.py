@@ -4,7 +4,7 @@ Three brands, eight references with known multiplicative price paths over
 60 market weeks, some missing weeks, a few flagged outliers (and one
 group-week whose listings are all outliers), varied conditions, nullable
 model names. Rows are written straight into ``raw.listings`` (one partition
-per week, as the ingest does) with exactly the DDL of ``ingest.warehouse``.
+per week, as the ingest does) with exactly the DDL of ``ingest.warehouse.ddl``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
-from ingest.warehouse import LISTING_COLUMNS, ensure_schema, partition_name
+from ingest.steps.schema import LISTINGS
+from ingest.warehouse.ddl import ensure_schema, partition_name
 
 FIRST_WEEK = date(2023, 1, 2)  # a Monday
 N_WEEKS = 60
@@ -148,7 +149,7 @@ def create_raw(conn: psycopg.Connection, schema: str = "raw") -> None:
 
 def load_weeks(conn: psycopg.Connection, week_indexes: list[int] | range, schema: str = "raw") -> int:
     """(Re)load the given weeks: one partition and one ingest run per week. Returns rows loaded."""
-    columns = [name for name, _ in LISTING_COLUMNS]
+    columns = LISTINGS.names
     total = 0
     with conn.transaction():
         for w in week_indexes:

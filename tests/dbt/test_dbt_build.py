@@ -28,7 +28,7 @@ import psycopg
 import pytest
 import synthetic_market as market
 
-from ingest.dbt import run_dbt
+from ingest.orchestration.dbt import run_dbt
 from ingest.settings import get_settings
 
 LEVELS = {

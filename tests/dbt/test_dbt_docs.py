@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.dbt import run_dbt
-from ingest.warehouse import ensure_schema
+from ingest.orchestration.dbt import run_dbt
+from ingest.warehouse.ddl import ensure_schema
 
 MARTS = {
     f"{level}_{family}"
@@ -99,7 +99,7 @@ def test_marts_have_enforced_contracts_and_pools(docs: dict) -> None:
         assert config["meta"]["cosmos"]["operator_kwargs"]["pool"] == pools[level], node["name"]
 
 
-def test_sources_and_exposures_documented(docs: dict) -> None:
+def test_sources_documented_and_exposures_real(docs: dict) -> None:
     manifest = docs["manifest"]
     for source in manifest["sources"].values():
         assert source["description"].strip(), source["unique_id"]
@@ -109,7 +109,7 @@ def test_sources_and_exposures_documented(docs: dict) -> None:
     assert listings["loaded_at_field"] == "scraped_at"
     assert listings["freshness"]["warn_after"] == {"count": 8, "period": "day"}
     assert listings["freshness"]["error_after"] == {"count": 15, "period": "day"}
-    exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert {"market_intelligence_dashboard", "market_intelligence_api", "weekly_market_report"} <= set(exposures)
-    for exposure in exposures.values():
-        assert exposure["depends_on"]["nodes"]
+    # Only consumers that exist are exposures; each names the marts it reads.
+    for exposure in manifest["exposures"].values():
+        assert exposure["depends_on"]["nodes"], exposure["name"]
+        assert exposure["description"].strip(), exposure["name"]

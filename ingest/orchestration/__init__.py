@@ -1,0 +1,1 @@
+"""The platform glue: what the Airflow DAGs call, the Airflow installation, the dbt environment."""

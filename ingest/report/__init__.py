@@ -1,0 +1,1 @@
+"""What people read: the market summary of the marts."""

@@ -1,0 +1,8 @@
+"""The ingest tests' shared helpers (``raw_week``) importable from every sub-folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
