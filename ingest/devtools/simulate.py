@@ -1081,7 +1081,7 @@ class _Simulator:
         self.condition_choice = _Choice([_CONDITIONS[v] for v in _CONDITION_VOCABS])
         self.src_vocab = np.array([_CONDITION_VOCABS.index(s.condition_vocab) for s in self.sources])
         # New vs pre-owned price levels: a raw condition is new when the ingest's category is.
-        from ingest.parsing import NEW_CATEGORIES, parse_condition
+        from ingest.steps.parsing import NEW_CATEGORIES, parse_condition
 
         self.cond_is_new = np.array([parse_condition(v) in NEW_CATEGORIES for v in self.condition_choice.values])
         vocab_new = np.array(

@@ -29,9 +29,9 @@ import psycopg
 import pytest
 import trust_market as market
 
-from ingest.dbt import run_dbt
+from ingest.orchestration.dbt import run_dbt
+from ingest.report.summary import print_market_summary
 from ingest.settings import get_settings
-from ingest.summary import print_market_summary
 
 LEVELS = {
     "reference": ("brand", "reference_number"),

@@ -21,7 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
-from ingest.warehouse import LISTING_COLUMNS, ensure_schema, partition_name
+from ingest.steps.schema import LISTINGS
+from ingest.warehouse.ddl import ensure_schema, partition_name
 
 FIRST_WEEK = date(2023, 1, 2)  # a Monday
 N_WEEKS = 58
@@ -157,7 +158,7 @@ def create_raw(conn: psycopg.Connection, schema: str = "raw") -> None:
 
 def load_weeks(conn: psycopg.Connection, week_indexes: list[int] | range, schema: str = "raw") -> int:
     """(Re)load the given weeks: one partition and one ingest run per week. Returns rows loaded."""
-    columns = [name for name, _ in LISTING_COLUMNS]
+    columns = LISTINGS.names
     total = 0
     with conn.transaction():
         for w in week_indexes:
