@@ -12,7 +12,7 @@ DEMO_WEEKS ?= 53
 DEMO_ROWS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: help venv demo test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
+.PHONY: help venv system-deps demo test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,10 +24,23 @@ $(STAMP): pyproject.toml uv.lock
 
 venv: $(STAMP) ## Create or update the virtual environment (.venv) from uv.lock
 
+# The browser and compose tests drive Debian's Chromium and validate the compose file with
+# docker-compose. Installed when missing and apt-get can (root); otherwise those tests skip, saying why.
+SYSTEM_PACKAGES := chromium docker-compose  # each installs a command of its own name
+system-deps: ## Install the Debian packages the tests use (Chromium, docker-compose) when missing
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do command -v "$$pkg" >/dev/null || missing="$$missing $$pkg"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing the Debian packages$$missing (for the browser and compose tests) ..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1; } \
+		|| echo "could not install$$missing: the tests that need them skip"; \
+	else echo "not installing$$missing (needs root and apt-get): the tests that need them skip"; fi
+
 demo: $(STAMP) ## The main job: simulate a year of scrapes, backfill, run this week through Airflow, print the summary
 	@$(RUN) python -m ingest.devtools.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
 
-test: $(STAMP) ## The whole test suite (what .ci/run runs)
+test: $(STAMP) system-deps ## The whole test suite (what .ci/run runs)
 	@$(RUN) pytest -q
 
 lint: $(STAMP) ## ruff check + format check, sqlfluff, yamllint

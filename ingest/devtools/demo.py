@@ -89,13 +89,8 @@ def backfill(settings: Settings, weeks: list[date]) -> None:
 
 
 def run_airflow_week(settings: Settings, week: date) -> None:
-    from ingest.orchestration.airflow_home import (
-        INGEST_DAG_ID,
-        TRANSFORM_DAG_ID,
-        airflow_env,
-        run_airflow,
-        setup_airflow,
-    )
+    from ingest.orchestration.airflow_home import airflow_env, run_airflow, setup_airflow
+    from ingest.orchestration.dags import INGEST_DAG_ID, TRANSFORM_DAG_ID
 
     env = airflow_env(settings)
     started = time.perf_counter()
