@@ -5,10 +5,14 @@
         read from 56 weeks earlier (growth_1y needs the market price at
         t - 52 weeks, which averages medians back to t - 56 weeks;
         volatility_1y needs medians back to t - 52 weeks).
+        A weekly return needs both medians to come from at least
+        var('volatility_min_priced') non-outlier listings (thinner medians are
+        sampling noise); growth uses every market price.
         Growth is numeric(80, 10): prices lie in [100, 1e7], so a market price
         ratio is at most 1e5 and growth_1m = ratio^13 - 1 stays below 1e65.
     -#}
     {%- set keys = key_columns | join(', ') %}
+    {%- set min_priced = var('volatility_min_priced') | int %}
 with
 
 group_weeks as (
@@ -24,11 +28,16 @@ weekly_returns as (
         {{ keys }},
         market_week,
         avg(median_price_usd) {{ market_week_window(key_columns, 28) }} as market_price_usd,
-        -- r(t) = ln(median(t) / median(t - 1 week)); null unless both weeks have a median
-        ln(
-            median_price_usd
-            / first_value(median_price_usd) {{ market_week_window(key_columns, 7, 7) }}
-        ) as weekly_log_return
+        -- r(t) = ln(median(t) / median(t - 1 week)); null unless both weeks have a
+        -- median from at least var('volatility_min_priced') non-outlier listings
+        case when n_priced >= {{ min_priced }} then
+            ln(
+                median_price_usd
+                / first_value(
+                    case when n_priced >= {{ min_priced }} then median_price_usd end
+                ) {{ market_week_window(key_columns, 7, 7) }}
+            )
+        end as weekly_log_return
 
     from group_weeks
 

@@ -5,10 +5,12 @@ writes, for each simulated ISO week, ``DEST/scrape_date=YYYY-MM-DD/<source-slug>
 (about 70 files from 60 named sources; ``DEST`` a folder or ``s3://bucket/prefix``) and, outside
 the scrape folders, the ground truth in ``DEST/_simulator/``:
 
-- ``truth_weekly.csv``: brand, reference_number (canonical), market_week, true_median_usd;
+- ``truth_weekly.csv``: brand, reference_number (canonical), market_week, true_median_usd,
+  true_new_median_usd, true_preowned_median_usd;
 - ``truth_references.csv``: brand, reference_number, parent_model, specific_model,
   annual_drift (the mean log-drift per year of the path over the simulated weeks),
-  annual_volatility, in_catalog;
+  annual_volatility, in_catalog, new_premium (true median(new) / median(pre-owned) - 1, the
+  brand's), new_share (the expected share of new listings among the reference's listings);
 - ``manifest.json``: per week the files (rows, fault), rows written, every injected fault
   counted (see :func:`simulate`), the expected number of loaded listings;
 - ``bad_rows.csv``, ``duplicates.csv``, ``outliers.csv``: the exact rows behind those counts
@@ -19,7 +21,12 @@ follows a weekly log-price path with its own drift regimes (-10 %..+25 % a year)
 (5..30 % a year) and shifts, anchored at ``base_price_usd`` in the week of :data:`EPOCH`. A
 listing's USD price in a week is ``true_median * exp(premium + noise)``: a persistent,
 median-zero per-listing premium and a fresh symmetric noise, so each week's sample median of a
-reference is its ``true_median_usd``. Listings persist across weeks under the same
+reference is its ``true_median_usd``. New and pre-owned watches have different price levels:
+a new listing (condition category ``new``) costs its brand's new-watch premium (3..18 %, drawn per
+seed) more than a pre-owned one (listings of unknown condition are priced like pre-owned ones),
+and both levels sit around the path so that the median of all of a reference's listings stays
+``true_median_usd`` (:func:`_segment_levels`); each segment's sample median is its
+``true_new_median_usd`` / ``true_preowned_median_usd``. Listings persist across weeks under the same
 (source, listing_id) and are converted to their local currency with the ECB rates of the
 scrape date (:func:`ingest.steps.fx.usd_per_unit`).
 
@@ -33,6 +40,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import re
 import sys
 import time
@@ -105,6 +113,7 @@ DUPLICATE_RATE = 0.005  # extra copies of valid listings, as a share of the rows
 OUTLIER_RATE = 0.002  # injected price outliers, as a share of the rows of healthy files
 PREMIUM_SIGMA = 0.045  # persistent per-listing log premium
 NOISE_SIGMA = 0.06  # weekly per-listing log noise
+NEW_PREMIUM_RANGE = (0.03, 0.18)  # a brand's new-watch premium over pre-owned, drawn per seed
 LONG_TAIL_SHARE = 0.04  # share of long-tail references in sources that carry model columns
 
 CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "HKD", "SGD", "AUD", "CAD", "CNY")
@@ -962,6 +971,40 @@ def _price_paths(base: np.ndarray, seed: int) -> _Paths:
     return _Paths(log_price=log_price, drift=drift, volatility=volatility)
 
 
+@dataclass
+class _SegmentLevels:
+    new_premium: np.ndarray  # (brands,) true median(new) / median(pre-owned) - 1
+    new_share: np.ndarray  # (refs,) expected share of new listings
+    log_offset: np.ndarray  # (refs, 2): log price level of a pre-owned [0] / new [1] listing vs the path
+
+
+def _segment_levels(brand_idx: np.ndarray, n_brands: int, new_share: np.ndarray, seed: int) -> _SegmentLevels:
+    """Price levels of the pre-owned and the new listings of each reference around its path.
+
+    A listing's log price is path + offset + premium + noise, the last two symmetric around 0
+    (normal, sigma s), so each segment's median is path + its offset. The pre-owned offset c of a
+    reference with new share p and log premium d solves p F(-c - d) + (1 - p) F(-c) = 1/2
+    (F the normal CDF of sigma s): the median of all its listings stays the path.
+    """
+    rng = np.random.default_rng([seed, 0x4E57])  # its own stream: the other draws do not move
+    new_premium = rng.uniform(*NEW_PREMIUM_RANGE, n_brands)
+    log_premium = np.log1p(new_premium)[brand_idx]
+    sigma = float(np.hypot(PREMIUM_SIGMA, NOISE_SIGMA))
+    cdf = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / (sigma * math.sqrt(2.0)))))
+    low, high = -log_premium, np.zeros_like(log_premium)  # the all-listings median lies between
+    for _ in range(60):  # bisection: the mixture's CDF at 0 falls as c rises
+        mid = (low + high) / 2
+        below_half = new_share * cdf(-mid - log_premium) + (1 - new_share) * cdf(-mid) < 0.5
+        high = np.where(below_half, mid, high)
+        low = np.where(below_half, low, mid)
+    preowned = (low + high) / 2
+    return _SegmentLevels(
+        new_premium=new_premium,
+        new_share=new_share,
+        log_offset=np.stack([preowned, preowned + log_premium], axis=1),
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # The simulation
 # --------------------------------------------------------------------------------------------------
@@ -1020,6 +1063,7 @@ class _Simulator:
             groups.append(list(enumerate(cat)))
             groups.append(list(enumerate((1 - LONG_TAIL_SHARE) * cat + LONG_TAIL_SHARE * tail)))
         self.ref_choice = _Choice(groups)
+        ref_probability = np.array([[w for _, w in items] for items in groups])
         self.currency_choice = _Choice([[(CURRENCIES.index(c), w) for c, w in s.currencies] for s in self.sources])
         fmt_groups = []
         for ccy in CURRENCIES:
@@ -1036,6 +1080,17 @@ class _Simulator:
         self.code_index = np.array([self.currency_strings.index(c) for c in CURRENCIES])
         self.condition_choice = _Choice([_CONDITIONS[v] for v in _CONDITION_VOCABS])
         self.src_vocab = np.array([_CONDITION_VOCABS.index(s.condition_vocab) for s in self.sources])
+        # New vs pre-owned price levels: a raw condition is new when the ingest's category is.
+        from ingest.steps.parsing import NEW_CATEGORIES, parse_condition
+
+        self.cond_is_new = np.array([parse_condition(v) in NEW_CATEGORIES for v in self.condition_choice.values])
+        vocab_new = np.array(
+            [sum(w for v, w in _CONDITIONS[name] if parse_condition(v) in NEW_CATEGORIES) for name in _CONDITION_VOCABS]
+        ) / np.array([sum(w for _, w in _CONDITIONS[name]) for name in _CONDITION_VOCABS])
+        # a reference's listings come from each source in proportion to weight x P(reference | source)
+        exposure = self.src_weight[:, None] * ref_probability[2 * self.src_region + self.src_models]
+        new_share = (exposure * vocab_new[self.src_vocab][:, None]).sum(axis=0) / exposure.sum(axis=0)
+        self.levels = _segment_levels(self.uni.brand_idx, len(self.uni.brands), new_share, seed)
         self.seller_choice = _Choice([_SELLERS[k] for k in _KINDS])
         self.country_choice = _Choice([[(c, 1.0) for c in _REGIONS[r][1]] for r in _REGION_NAMES])
         self.suffix_choice = _Choice([_TITLE_SUFFIXES])
@@ -1173,12 +1228,14 @@ class _Simulator:
         faulty[list(file_fault)] = True
         healthy = ~faulty[file_id]
 
-        # --- prices: the path of the week, a persistent premium, weekly noise
+        # --- prices: the path of the week, the level of the listing's segment (new or not),
+        # a persistent premium, weekly noise
         col = k + PATH_WEEKS
         if not 0 <= col < self.paths.log_price.shape[1]:
             raise ValueError(f"simulate: week {market_week} is outside the simulated price history")
         true_median = np.exp(self.paths.log_price[:, col])
-        usd = true_median[rows["ref"]] * np.exp(rows["premium"] + rng.normal(0.0, NOISE_SIGMA, n))
+        segment_offset = self.levels.log_offset[rows["ref"], self.cond_is_new[rows["cond"]].astype(np.int64)]
+        usd = true_median[rows["ref"]] * np.exp(segment_offset + rows["premium"] + rng.normal(0.0, NOISE_SIGMA, n))
         fmt = rows["fmt"].astype(np.int64)
         ccy = rows["ccy"].astype(np.int64)
         ccy_rep = rows["ccy_rep"].astype(np.int64)
@@ -1764,6 +1821,9 @@ def _manifest(
             "outliers": OUTLIER_RATE,
             "premium_sigma": PREMIUM_SIGMA,
             "noise_sigma": NOISE_SIGMA,
+            "new_premium_by_brand": {
+                b: round(float(p), 6) for b, p in zip(uni.brands, sim.levels.new_premium, strict=True)
+            },
         },
         "ledgers": {
             "truth_weekly": f"{SIMULATOR_FOLDER}/truth_weekly.csv",
@@ -1778,11 +1838,20 @@ def _manifest(
 
 
 def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) -> list[tuple[str, bytes]]:
-    uni, paths = sim.uni, sim.paths
+    uni, paths, levels = sim.uni, sim.paths, sim.levels
     medians = np.exp(paths.log_price[:, week_columns])
+    preowned_medians = medians * np.exp(levels.log_offset[:, [0]])
+    new_medians = medians * np.exp(levels.log_offset[:, [1]])
     mondays = [(d - timedelta(days=d.weekday())).isoformat() for d in dates]
     weekly = [
-        [uni.brand[r], uni.canonical[r], monday, f"{medians[r, w]:.2f}"]
+        [
+            uni.brand[r],
+            uni.canonical[r],
+            monday,
+            f"{medians[r, w]:.2f}",
+            f"{new_medians[r, w]:.2f}",
+            f"{preowned_medians[r, w]:.2f}",
+        ]
         for r in range(len(uni.base))
         for w, monday in enumerate(mondays)
     ]
@@ -1797,13 +1866,25 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
             f"{drift[r]:.6f}",
             f"{paths.volatility[r]:.6f}",
             "true" if uni.in_catalog[r] else "false",
+            f"{levels.new_premium[uni.brand_idx[r]]:.6f}",
+            f"{levels.new_share[r]:.6f}",
         ]
         for r in range(len(uni.base))
     ]
     return [
         (
             f"{SIMULATOR_FOLDER}/truth_weekly.csv",
-            _csv_bytes(("brand", "reference_number", "market_week", "true_median_usd"), weekly),
+            _csv_bytes(
+                (
+                    "brand",
+                    "reference_number",
+                    "market_week",
+                    "true_median_usd",
+                    "true_new_median_usd",
+                    "true_preowned_median_usd",
+                ),
+                weekly,
+            ),
         ),
         (
             f"{SIMULATOR_FOLDER}/truth_references.csv",
@@ -1816,6 +1897,8 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
                     "annual_drift",
                     "annual_volatility",
                     "in_catalog",
+                    "new_premium",
+                    "new_share",
                 ),
                 references,
             ),

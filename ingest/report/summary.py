@@ -1,4 +1,10 @@
-"""The short market summary printed at the end of ``make demo`` (``ingest summary``)."""
+"""The short market summary printed at the end of ``make demo`` (``ingest summary``).
+
+Every ranking in it (top movers, most volatile references, the new-watch premium) lists only
+groups whose price this week has ``confidence = 'high'`` (at least 20 non-outlier listings) and
+shows how many listings stand behind each number: a move or a volatility measured on a handful
+of listings is noise, not news.
+"""
 
 from __future__ import annotations
 
@@ -28,31 +34,54 @@ def print_market_summary(settings: Settings, limit: int = 5) -> int:
         price = mart_schema(conn, settings, "reference_price_metrics")
         vol = mart_schema(conn, settings, "reference_volatility")
         comp = mart_schema(conn, settings, "brand_composition")
-        if not (price and vol and comp):
+        brand_price = mart_schema(conn, settings, "brand_price_metrics")
+        segments = mart_schema(conn, settings, "brand_segment_price_metrics")
+        if not (price and vol and comp and brand_price and segments):
             print("no marts yet: run `make dbt-build` (or `make demo`) first")
             return 1
         week = conn.execute(f"select max(market_week) from {price}.reference_price_metrics").fetchone()[0]
         print(f"\nMarket summary for the week of {week}")
+        print("  (rankings: only references with high confidence, i.e. at least 20 non-outlier listings)")
         movers = conn.execute(
-            f"""select brand, reference_number, market_price_usd, change_1m
+            f"""select brand, reference_number, n_priced, market_price_usd, change_1m
                 from {price}.reference_price_metrics
-                where market_week = %s and change_1m is not null and n_priced >= 5
-                order by abs(change_1m) desc limit %s""",
+                where market_week = %s and confidence = 'high' and change_1m is not null
+                order by abs(change_1m) desc, brand, reference_number limit %s""",
             (week, limit),
         ).fetchall()
         print("\n  Top movers (1-month change of the 30-day market price)")
-        for brand, ref, mp, ch in movers:
-            print(f"    {brand:<22} {ref:<22} ${mp:>12,.0f}  {_pct(ch)}")
+        for brand, ref, n, mp, ch in movers:
+            print(f"    {brand:<22} {ref:<22} {n:>6,} listings  ${mp:>12,.0f}  {_pct(ch)}")
         volatile = conn.execute(
-            f"""select brand, reference_number, volatility_3m, growth_1y
-                from {vol}.reference_volatility
-                where market_week = %s and volatility_3m is not null
-                order by volatility_3m desc limit %s""",
+            f"""select v.brand, v.reference_number, p.n_priced, v.volatility_3m, v.growth_1y
+                from {vol}.reference_volatility as v
+                inner join {price}.reference_price_metrics as p
+                    on p.brand = v.brand and p.reference_number = v.reference_number
+                    and p.market_week = v.market_week
+                where v.market_week = %s and p.confidence = 'high' and v.volatility_3m is not null
+                order by v.volatility_3m desc, v.brand, v.reference_number limit %s""",
             (week, limit),
         ).fetchall()
         print("\n  Most volatile references (3-month annualised volatility; 1-year annualised growth)")
-        for brand, ref, v, g in volatile:
-            print(f"    {brand:<22} {ref:<22} vol {v * 100:5.1f}%  growth {_pct(g)}")
+        for brand, ref, n, v, g in volatile:
+            print(f"    {brand:<22} {ref:<22} {n:>6,} listings  vol {v * 100:5.1f}%  growth {_pct(g)}")
+        premiums = conn.execute(
+            f"""select p.brand, p.n_priced, n.n_priced, o.n_priced,
+                       n.median_price_usd, o.median_price_usd, p.new_premium
+                from {brand_price}.brand_price_metrics as p
+                inner join {segments}.brand_segment_price_metrics as n
+                    on n.brand = p.brand and n.market_week = p.market_week and n.segment = 'new'
+                inner join {segments}.brand_segment_price_metrics as o
+                    on o.brand = p.brand and o.market_week = p.market_week and o.segment = 'preowned'
+                where p.market_week = %s and p.confidence = 'high' and p.new_premium is not null
+                order by p.n_priced desc, p.brand limit %s""",
+            (week, max(limit, 8)),
+        ).fetchall()
+        print("\n  New vs pre-owned (brands with high confidence; medians of this week)")
+        header = f"{'brand':<22} {'listings':>9} {'new':>7} {'pre-owned':>10} {'new median':>12} {'pre-owned':>12}"
+        print(f"    {header} {'premium':>8}")
+        for brand, n, n_new, n_pre, m_new, m_pre, premium in premiums:
+            print(f"    {brand:<22} {n:>9,} {n_new:>7,} {n_pre:>10,} ${m_new:>11,.0f} ${m_pre:>11,.0f} {_pct(premium)}")
         brands = conn.execute(
             f"""select brand, n_listings, pct_new, pct_preowned, pct_unknown
                 from {comp}.brand_composition where market_week = %s

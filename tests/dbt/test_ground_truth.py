@@ -210,3 +210,119 @@ def test_run_results_are_recorded(pipeline: dict) -> None:
     assert by_kind.get(("model", "success"), 0) >= 20
     assert by_kind.get(("test", "pass"), 0) >= 200
     assert not any(status in {"error", "fail"} for _, status in by_kind)
+
+
+# --------------------------------------------------------------------------- new vs pre-owned
+
+WELL_POPULATED_NEW = 30  # non-outlier new listings of a reference-week
+WELL_POPULATED_PREOWNED = 100  # non-outlier pre-owned listings of a reference-week
+
+
+def _segment_truth(raw: Path) -> tuple[dict, dict]:
+    """True segment medians per (brand, reference, week, segment) and true premium per (brand, reference)."""
+    medians: dict[tuple[str, str, date, str], float] = {}
+    with (raw / "_simulator" / "truth_weekly.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            key = (row["brand"], row["reference_number"], date.fromisoformat(row["market_week"]))
+            medians[(*key, "new")] = float(row["true_new_median_usd"])
+            medians[(*key, "preowned")] = float(row["true_preowned_median_usd"])
+    with (raw / "_simulator" / "truth_references.csv").open() as fh:
+        premium = {(r["brand"], r["reference_number"]): float(r["new_premium"]) for r in csv.DictReader(fh)}
+    return medians, premium
+
+
+def _premiums_with_counts(dsn: str) -> list[tuple]:
+    """(brand, reference, week, new_premium, n new, n pre-owned) of every reference-week with a new_premium."""
+    with psycopg.connect(dsn) as conn:
+        prices = mart_schema(conn, get_settings(), "reference_price_metrics")
+        segments = mart_schema(conn, get_settings(), "reference_segment_price_metrics")
+        assert prices and segments
+        return conn.execute(
+            f"""select p.brand, p.reference_number, p.market_week, p.new_premium::float, n.n_priced, o.n_priced
+                from {prices}.reference_price_metrics as p
+                inner join {segments}.reference_segment_price_metrics as n
+                    on (n.brand, n.reference_number, n.market_week, n.segment)
+                    = (p.brand, p.reference_number, p.market_week, 'new')
+                inner join {segments}.reference_segment_price_metrics as o
+                    on (o.brand, o.reference_number, o.market_week, o.segment)
+                    = (p.brand, p.reference_number, p.market_week, 'preowned')
+                where p.new_premium is not null"""
+        ).fetchall()
+
+
+def test_new_premium_matches_the_true_premium(pipeline: dict) -> None:
+    """new_premium of well-populated reference-weeks vs the simulator's true new-watch premium.
+
+    Tolerance (absolute, in premium points): median error below 1.5 points, 95 % within 4.5
+    points, none beyond 10 (each is the ratio of two sample medians of >= 30 and >= 100 listings,
+    whose log has a standard error of about 2 points); the mean over a reference's weeks (20 or
+    more) within 1.5 points of the truth; and brands with a larger true premium show a larger
+    measured one (rank correlation of the brand means above 0.8).
+    """
+    _, premium = _segment_truth(pipeline["raw"])
+    rows = _premiums_with_counts(pipeline["dsn"])
+    checked = [
+        (b, r, p, premium[(b, r)])
+        for b, r, _, p, n_new, n_pre in rows
+        if n_new >= WELL_POPULATED_NEW and n_pre >= WELL_POPULATED_PREOWNED
+    ]
+    assert len(checked) >= 300
+    errors = np.array([abs(p - true) for _, _, p, true in checked])
+    assert np.median(errors) < 0.015
+    assert np.quantile(errors, 0.95) < 0.045
+    assert errors.max() < 0.10
+    by_reference: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for b, r, p, _ in checked:
+        by_reference[(b, r)].append(p)
+    means = [(np.mean(ps), premium[key]) for key, ps in by_reference.items() if len(ps) >= 20]
+    assert len(means) >= 5
+    assert max(abs(m - true) for m, true in means) < 0.015
+    by_brand: dict[str, list[float]] = defaultdict(list)
+    truth_by_brand = {}
+    for b, _, p, true in checked:
+        by_brand[b].append(p)
+        truth_by_brand[b] = true
+    brands = sorted(by_brand)
+    assert len(brands) >= 5
+    measured = np.argsort(np.argsort([np.mean(by_brand[b]) for b in brands]))
+    true = np.argsort(np.argsort([truth_by_brand[b] for b in brands]))
+    assert np.corrcoef(measured, true)[0, 1] > 0.8
+
+
+def test_segment_medians_match_the_true_segment_medians(pipeline: dict) -> None:
+    """Weekly medians of the new and the pre-owned segment vs their true medians.
+
+    Tolerance (relative): median error below 2 %, 97 % within 5 %, none beyond 8 % for
+    segment-weeks of at least 30 (new) / 100 (pre-owned) non-outlier listings; and, where every
+    week of its 28-day window is that well populated, the segment's market price within 1 % (median)
+    and 3 % (all) of the mean of the true segment medians of the same weeks.
+    """
+    truth, _ = _segment_truth(pipeline["raw"])
+    rows = _mart(
+        pipeline["dsn"],
+        "reference_segment_price_metrics",
+        "brand, reference_number, market_week, segment, n_priced, median_price_usd::float, market_price_usd::float",
+    )
+    priced: dict[tuple[str, str, str], dict[date, int]] = defaultdict(dict)
+    for b, r, w, s, n, *_ in rows:
+        priced[(b, r, s)][w] = n
+    minimum = {"new": WELL_POPULATED_NEW, "preowned": WELL_POPULATED_PREOWNED}
+    median_errors: dict[str, list[float]] = defaultdict(list)
+    market_errors = []
+    for b, r, w, s, n, median, market_price in rows:
+        if n < minimum[s] or (b, r, w, s) not in truth:
+            continue
+        median_errors[s].append(abs(median / truth[(b, r, w, s)] - 1))
+        window = {x: m for x, m in priced[(b, r, s)].items() if w - timedelta(days=28) <= x <= w}
+        if min(window.values()) >= minimum[s]:
+            true_market_price = sum(truth[(b, r, x, s)] for x in window) / len(window)
+            market_errors.append(abs(market_price / true_market_price - 1))
+    assert len(median_errors["new"]) >= 300 and len(median_errors["preowned"]) >= 300
+    for segment, errors in median_errors.items():
+        errors_np = np.array(errors)
+        assert np.median(errors_np) < 0.02, segment
+        assert np.mean(errors_np < 0.05) > 0.97, segment
+        assert errors_np.max() < 0.08, segment
+    assert len(market_errors) >= 300
+    assert np.median(market_errors) < 0.01
+    assert max(market_errors) < 0.03

@@ -1,9 +1,10 @@
 -- Asserts that reference_volatility.volatility_1m equals an independent
 -- recomputation for the latest var('test_sample_weeks') market weeks (from
 -- from_week on, when set): weekly log returns by joining each week's median to
--- the median exactly 7 days earlier, then the sample standard deviation of the
--- returns of the weeks in (t - 28 days, t] times sqrt(52), null below 3
--- returns. The inputs are the unrounded weekly medians of
+-- the median exactly 7 days earlier (both weeks' medians from at least
+-- var('volatility_min_priced') non-outlier listings), then the sample standard
+-- deviation of the returns of the weeks in (t - 28 days, t] times sqrt(52),
+-- null below 3 returns. The inputs are the unrounded weekly medians of
 -- int_reference_weeks_aggregated (recomputed from the listings by
 -- assert_reference_median_matches_listings when each week is built).
 with
@@ -36,7 +37,7 @@ medians as (
     from group_weeks_aggregated
     where
         market_week >= (select min(earliest.market_week) - 28 as first_week from sample_weeks as earliest)
-        and median_price_usd is not null
+        and n_priced >= {{ var('volatility_min_priced') }}
 
 ),
 
