@@ -272,6 +272,20 @@ def validate_values(plan: WeekPlan, values: pa.Table, schema: pa.Schema, setting
 # --------------------------------------------------------------------------- load
 
 
+def run_row(plan: WeekPlan) -> dict[str, object]:
+    """The run's ledger row as it starts (``running``): the plan, this process and its machine."""
+    return {
+        "run_id": plan.run_id,
+        "market_week": plan.market_week,
+        "source_root": plan.source_root,
+        "scrape_dates": plan.scrape_dates,
+        "started_at": plan.started_at,
+        "code_version": __version__,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+    }
+
+
 def load_week(
     plan: WeekPlan,
     merged: MergeResult,
@@ -297,45 +311,33 @@ def load_week(
         gate(None)
     dsn = ensure_warehouse(settings)
     schema = settings.raw_schema
-    load.start_run(
-        dsn,
-        schema,
-        {
-            "run_id": plan.run_id,
-            "market_week": plan.market_week,
-            "source_root": plan.source_root,
-            "scrape_dates": plan.scrape_dates,
-            "started_at": plan.started_at,
-            "code_version": __version__,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        },
-    )
     ledger = {
         **merged.counts,
         "quarantined_by_reason": merged.quarantined_by_reason,
         "run_id": plan.run_id,
         "staging_uri": plan.week_uri,
     }
-    try:
-        if tables is not None:
-            listings, quarantine = tables
-        else:
-            listings = staging.read_parquet(merged.listings_uri)
-            quarantine = staging.read_parquet(merged.quarantine_uri)
-        load.replace_week(
-            dsn,
-            schema,
-            plan.market_week,
-            listings,
-            quarantine,
-            [f.to_dict() for f in merged.files],
-            ledger,
-            before_commit=gate,
-        )
-    except BaseException as exc:
-        load.fail_run(dsn, schema, plan.run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    with load.RunLedger(dsn, schema, run_row(plan)) as run:
+        try:
+            if tables is not None:
+                listings, quarantine = tables
+            else:
+                listings = staging.read_parquet(merged.listings_uri)
+                quarantine = staging.read_parquet(merged.quarantine_uri)
+            load.replace_week(
+                dsn,
+                schema,
+                plan.market_week,
+                listings,
+                quarantine,
+                [f.to_dict() for f in merged.files],
+                ledger,
+                before_commit=gate,
+                lock_timeout_s=settings.lock_timeout_s,
+            )
+        except BaseException as exc:
+            run.fail(f"{type(exc).__name__}: {exc}")
+            raise
     try:
         storage.delete_tree(plan.chunks_uri)
     except Exception:  # noqa: BLE001 - leftover chunk files are harmless
