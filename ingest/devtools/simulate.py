@@ -2,7 +2,8 @@
 
 ``uv run ingest simulate --out DEST --weeks N --rows-per-week R --seed S [--end-date YYYY-MM-DD]``
 writes, for each simulated ISO week, ``DEST/scrape_date=YYYY-MM-DD/<source-slug>[-<part>].csv``
-(about 70 files from 60 named sources; ``DEST`` a folder or ``s3://bucket/prefix``) and, outside
+(about 70 files from 60 named sources; ``DEST`` a folder or ``s3://bucket/prefix``), then, as the
+scraper does, an empty ``_SUCCESS`` in the folder once every CSV is written; and, outside
 the scrape folders, the ground truth in ``DEST/_simulator/``:
 
 - ``truth_weekly.csv``: brand, reference_number (canonical), market_week, true_median_usd,
@@ -56,7 +57,7 @@ import pyarrow.compute as pc
 
 from ingest import storage
 from ingest.steps.catalog import BRANDS, REFERENCES
-from ingest.steps.reading import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from ingest.steps.reading import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SUCCESS_MARKER
 
 __all__ = [
     "BAD_ROW_RATES",
@@ -1733,6 +1734,9 @@ def simulate(
             monday = scrape_date - timedelta(days=scrape_date.weekday())
             k = (monday - EPOCH).days // 7
             info = sim.week(k, scrape_date, writer.write)
+            writer.flush()
+            # the scraper's completion marker, written last, once every CSV of the folder is stored
+            writer.write(f"{info['folder']}/{SUCCESS_MARKER}", b"")
             writer.flush()
             week_columns.append(k + PATH_WEEKS)
             week_manifests.append(info)

@@ -48,6 +48,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 KNOWN_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 SCRAPE_FOLDER = re.compile(r"^scrape_date=(\d{4}-\d{2}-\d{2})$")
+#: The empty object the scraper writes into a scrape folder last, after every CSV: the folder is complete.
+SUCCESS_MARKER = "_SUCCESS"
 
 
 def scrape_folders(root: str) -> list[tuple[date, str]]:
@@ -71,6 +73,20 @@ def week_files(root: str, week: date) -> tuple[list[date], list[SourceFile]]:
         for f in storage.list_files(storage.join(root, folder), suffix=".csv"):
             files.append(SourceFile(f.uri, f"{folder}/{f.name}", f.size, scrape_date))
     return dates, files
+
+
+def week_markers(root: str, week: date) -> list[str]:
+    """The ``_SUCCESS`` marker URIs of the week's scrape folders (present or not), one per folder."""
+    return [
+        storage.join(root, folder, SUCCESS_MARKER)
+        for scrape_date, folder in scrape_folders(root)
+        if market_week_of(scrape_date) == week
+    ]
+
+
+def unfinished_folders(root: str, week: date) -> list[str]:
+    """The week's scrape folders that have no ``_SUCCESS`` marker yet (the scraper may still be writing)."""
+    return [marker.rsplit("/", 1)[0] for marker in week_markers(root, week) if not storage.exists(marker)]
 
 
 class FileRejected(Exception):
