@@ -54,7 +54,8 @@ KNOWN_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 log = logging.getLogger(__name__)
 
 SCRAPE_FOLDER = re.compile(r"^scrape_date=(\d{4}-\d{2}-\d{2})$")
-#: The completeness marker a scraper writes last into a scrape folder (never read, never ledgered).
+#: The empty object the scraper writes into a scrape folder last, after every CSV: the folder is complete.
+#: It is neither read nor recorded in the file ledger.
 SUCCESS_MARKER = "_SUCCESS"
 # File ledger reasons of objects that are not read (status ignored).
 IGNORED_REASONS: tuple[str, ...] = ("not_a_csv_file", "in_sub_folder")
@@ -130,6 +131,20 @@ def week_files(root: str, week: date) -> tuple[list[date], list[SourceFile], lis
                 detail = "not a raw file: only *.csv (any letter case) and *.csv.gz are read"
                 ignored.append(FileOutcome(name, scrape_date, "ignored", 0, "not_a_csv_file", detail))
     return dates, files, ignored
+
+
+def week_markers(root: str, week: date) -> list[str]:
+    """The ``_SUCCESS`` marker URIs of the week's scrape folders (present or not), one per folder."""
+    return [
+        storage.join(root, folder, SUCCESS_MARKER)
+        for scrape_date, folder in scrape_folders(root)
+        if market_week_of(scrape_date) == week
+    ]
+
+
+def unfinished_folders(root: str, week: date) -> list[str]:
+    """The week's scrape folders that have no ``_SUCCESS`` marker yet (the scraper may still be writing)."""
+    return [marker.rsplit("/", 1)[0] for marker in week_markers(root, week) if not storage.exists(marker)]
 
 
 class FileRejected(Exception):
