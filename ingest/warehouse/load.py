@@ -211,18 +211,6 @@ def mark_abandoned(conn: psycopg.Connection, schema: str, market_week: date, fou
     return abandoned
 
 
-def start_run(dsn: str, schema: str, run: Mapping[str, Any]) -> RunLedger:
-    """Record a run as ``running`` and hold its lock: a :class:`RunLedger`, opened (close it)."""
-    ledger = RunLedger(dsn, schema, run)
-    ledger.open()
-    return ledger
-
-
-def fail_run(dsn: str, schema: str, run_id: str, error: str) -> None:
-    """Mark a run ``failed`` (when it is still ``running``) with its one-line reason."""
-    RunLedger(dsn, schema, {"run_id": run_id}).fail(error)
-
-
 def sync_fx_rates(cur: psycopg.Cursor, schema: str, rates: pd.DataFrame) -> bool:
     """Replace ``fx_rates`` when it differs from ``rates`` (count or last date). Returns whether it did."""
     last = rates["rate_date"].max()
@@ -369,3 +357,37 @@ def _replace_in_transaction(
     _close_ledger(cur, schema, ledger, files)
     if before_commit is not None:
         before_commit(cur)
+
+
+def record_unloadable_run(
+    dsn: str,
+    schema: str,
+    ledger: Mapping[str, Any],
+    files: list[Mapping[str, Any]],
+    quarantine: pa.Table,
+    error: str,
+) -> None:
+    """Close a run whose week holds no loadable row: failed, with its counts, files and quarantined rows.
+
+    The week's listings are not touched (the previous load stays). The run's quarantine rows are
+    added beside the week's (they carry this run's id); the next load of the week replaces them all.
+    """
+    counts = ", ".join(f"{c.name} = %({c.name})s" for c in COUNTS)
+    with psycopg.connect(dsn) as conn:
+        ensure_schema(conn, schema)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                f"""update {schema}.{INGEST_RUNS.name} set
+                      status = 'failed', finished_at = now(),
+                      duration_s = extract(epoch from now() - started_at),
+                      {counts},
+                      quarantined_by_reason = %(quarantined_by_reason)s, staging_uri = %(staging_uri)s,
+                      pid = null, error = %(error)s
+                    where run_id = %(run_id)s""",
+                {**ledger, "quarantined_by_reason": json.dumps(ledger["quarantined_by_reason"]), "error": error[:4000]},
+            )
+            with cur.copy(f"copy {schema}.{INGEST_FILES.name} ({', '.join(INGEST_FILES.names)}) from stdin") as copy:
+                for f in files:
+                    copy.write_row([ledger["run_id"] if name == "run_id" else f[name] for name in INGEST_FILES.names])
+            if quarantine.num_rows:
+                copy_table(cur, f"{schema}.{QUARANTINE.name}", quarantine.select(QUARANTINE.names), QUARANTINE.pg_types)

@@ -9,6 +9,7 @@ are compared with those of the first, clean load (every column but the run id).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,6 +57,7 @@ def env(fresh_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
         capture_output=True,
         timeout=300,
     )
+    shutil.rmtree(raw / "_simulator")  # its answer sheets: not part of a scrape
     environ["RAW"] = str(raw)
     return environ
 
