@@ -206,6 +206,7 @@ def airflow_env(
         "WAREHOUSE_DSN": warehouse,
         "RAW_ROOT": settings.raw_root,
         "STAGING_ROOT": settings.staging_root,
+        "EXPORT_ROOT": settings.export_root,
         "WAREHOUSE_CONN_ID": settings.warehouse_conn_id,
         "COSMOS_EXECUTION_MODE": settings.cosmos_execution_mode,
         "COSMOS_WATCHER_DEFERRABLE": "true" if components or settings.cosmos_watcher_deferrable else "false",
