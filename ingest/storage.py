@@ -179,7 +179,3 @@ def delete_tree(root: str) -> None:
         return
     shutil.rmtree(root, ignore_errors=True)
 
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), max(1, size)):
-        yield items[start : start + size]

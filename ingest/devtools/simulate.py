@@ -1,4 +1,4 @@
-"""The weekly-scrape simulator: N weeks of raw listing files, exactly per ``raw_listings.md``.
+"""The weekly-scrape simulator: N weeks of raw listing files, exactly per ``docs/input-format.md``.
 
 ``uv run ingest simulate --out DEST --weeks N --rows-per-week R --seed S [--end-date YYYY-MM-DD]``
 writes, for each simulated ISO week, ``DEST/scrape_date=YYYY-MM-DD/<source-slug>[-<part>].csv``
@@ -84,7 +84,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "images",
 )
 
-#: Row-level quarantine reasons (metrics.md / raw_listings.md), each injected at its rate.
+#: Row-level quarantine reasons (docs/metrics.md, docs/input-format.md), each injected at its rate.
 REASONS: tuple[str, ...] = (
     "no_price",
     "price_on_request",
@@ -1409,7 +1409,7 @@ class _Simulator:
         )
         copies = np.flatnonzero(copy_kind > 0)
         originals = copy_of[copies]
-        # The dedup rule (metrics.md): the latest scraped_at wins, then the lowest file/line.
+        # The dedup rule (docs/metrics.md): the latest scraped_at wins, then the lowest file/line.
         copy_wins = (ts[copies] > ts[originals]) | (
             (ts[copies] == ts[originals])
             & (

@@ -1,6 +1,6 @@
 """Cleaning one chunk of raw rows into listings and quarantine rows.
 
-Per raw_listings.md and metrics.md: brand aliases to canonical brands,
+Per docs/input-format.md and docs/metrics.md: brand aliases to canonical brands,
 canonical reference numbers, models from the catalog (else from the listing's
 own fields), every price format, currency codes/symbols/conflicts, condition
 categories, timestamps to UTC, market_week, USD conversion with the ECB rate of

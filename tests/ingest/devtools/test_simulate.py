@@ -1,6 +1,6 @@
 """The weekly-scrape simulator (ingest.devtools.simulate) and the catalog (ingest.steps.catalog).
 
-Every file is read back with Python's csv module exactly as a consumer of raw_listings.md
+Every file is read back with Python's csv module exactly as a consumer of docs/input-format.md
 would: the counts of the manifest and of its ledgers must match the files, the valid rows
 must parse, and their prices must follow the ground truth.
 """

@@ -1,4 +1,4 @@
-"""The scalar parsers and the vectorised timestamp parser pin the forms of raw_listings.md."""
+"""The scalar parsers and the vectorised timestamp parser pin the forms of docs/input-format.md."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from ingest.steps.parsing import (
 @pytest.mark.parametrize(
     ("text", "amount", "currency"),
     [
-        # Every form of the price column in raw_listings.md.
+        # Every form of the price column in docs/input-format.md.
         ("12500", 12500.0, None),
         ("12,500", 12500.0, None),
         ("12.500,00", 12500.0, None),
@@ -268,7 +268,7 @@ def test_parse_prices_matches_parse_price_row_for_row() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        # Every form of the currency column in raw_listings.md.
+        # Every form of the currency column in docs/input-format.md.
         ("USD", "USD"),
         ("usd", "USD"),
         ("$", "USD"),
@@ -363,7 +363,7 @@ def test_resolve_currency_rejects_unsupported_codes() -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        # Every raw value of the metrics.md table.
+        # Every raw value of the docs/metrics.md table.
         ("New", "new"),
         ("Brand new", "new"),
         ("Unworn", "unworn"),
@@ -508,7 +508,7 @@ def test_resolve_brand(text: str | None, brand: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "reference"),
     [
-        # Every reference form of raw_listings.md.
+        # Every reference form of docs/input-format.md.
         ("126500LN", "126500LN"),
         ("126500 LN", "126500LN"),
         ("126500-LN", "126500LN"),
@@ -568,7 +568,7 @@ def utc(*args: int) -> datetime:
 
 
 TIMESTAMP_CASES = [
-    # The three forms of raw_listings.md.
+    # The three forms of docs/input-format.md.
     ("2026-11-14", utc(2026, 11, 14)),
     ("2026-11-14T22:03:11Z", utc(2026, 11, 14, 22, 3, 11)),
     ("2026-11-14 22:03:11+01:00", utc(2026, 11, 14, 21, 3, 11)),
