@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
     from dbt.cli.main import dbtRunner
 
-    from ingest.orchestration.dbt import dbt_environment
+    from ingest.orchestration.dbt import SINGULAR_TEST_HINT, dbt_environment, failed_singular_tests
 
     with dbt_environment(settings) as env:
         argv = list(args.dbt_args)
@@ -137,6 +137,8 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
         if "--profiles-dir" not in argv:
             argv += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
         result = dbtRunner().invoke(argv)
+    if not result.success and failed_singular_tests(result.result):
+        _eprint(SINGULAR_TEST_HINT)
     return 0 if result.success else 1
 
 

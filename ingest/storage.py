@@ -178,4 +178,3 @@ def delete_tree(root: str) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": batch})
         return
     shutil.rmtree(root, ignore_errors=True)
-
