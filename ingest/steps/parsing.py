@@ -11,6 +11,7 @@ Quarantine reason codes produced here: ``no_price``, ``price_on_request``,
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -142,6 +143,9 @@ _PRICE_RE = re.compile(
     re.VERBOSE,
 )
 _MULTIPLIER = {"K": 1_000, "万": 10_000}
+# More integer digits than any float holds (10**308 is near the largest): such a number is
+# infinite for the bounds check, and never given to int(), which refuses over 4,300 digits.
+_MAX_FLOAT_DIGITS = 310
 
 _ON_REQUEST_RE = re.compile(
     r"""
@@ -192,6 +196,8 @@ def _price_parts(text: str | None) -> _PriceParts | PriceParse:
         if currency is not None and other != currency:
             return _UNPARSEABLE  # "$12,500 EUR": two currencies in one price
         currency = other
+    if len(integer.lstrip("0")) > _MAX_FLOAT_DIGITS:  # beyond any float (and int()'s digit limit)
+        return PriceParse(math.inf, currency, None)
     digits = int(integer + decimals) if decimals else int(integer)
     return _PriceParts(digits, len(decimals or ""), _MULTIPLIER[mult] if mult else 1, currency)
 
@@ -203,14 +209,18 @@ def parse_price(text: str | None) -> PriceParse:
     ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
     ``price_on_request`` (POA, "Price on request", "Call", ...) or ``unparseable_price``
     (anything else, including two different currencies in the text, e.g. ``$12,500 EUR``). Zero
-    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
+    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price. A
+    number too large for a float (hundreds of digits) is ``inf``: a price, outside the bounds.
     """
     parts = _price_parts(text)
     if isinstance(parts, PriceParse):
         return parts
     # Integer arithmetic then one division: the float nearest to the exact decimal amount.
     scaled = parts.digits * parts.multiplier
-    amount = scaled / 10**parts.decimals if parts.decimals else float(scaled)
+    try:
+        amount = scaled / 10**parts.decimals if parts.decimals else float(scaled)
+    except OverflowError:  # a number beyond any float: a price, far outside the bounds
+        amount = math.inf
     return PriceParse(amount, parts.currency, None)
 
 
