@@ -113,6 +113,10 @@ def test_transform_dag_is_scheduled_on_the_asset(parsed):
     roots = {t.task_id for t in dag.roots}
     assert roots == {"resolve_week"}, "every dbt task waits for the week to be resolved"
     assert resolve.downstream_task_ids
+    export = dag.get_task("export_marts")
+    assert {t.task_id for t in dag.leaves} == {"export_marts"}, "the export waits for every dbt task"
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks & export.upstream_task_ids and "resolve_week" in export.upstream_task_ids
 
 
 def _manifest_models(manifest_path: Path) -> tuple[dict[str, dict], dict[str, list[str]]]:
