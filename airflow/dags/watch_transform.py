@@ -103,6 +103,11 @@ def watch_transform() -> None:
     Execution mode (`COSMOS_EXECUTION_MODE`): `watcher` runs one `dbt build`
     in the producer task and the model/test tasks watch its results; `local`
     runs one dbt command per task. Both use dbt in-process (dbtRunner).
+
+    **publish_report** runs after the whole dbt task group succeeded (a failed
+    model or test leaves it `upstream_failed`): it builds the market report, a
+    static site of the latest market week, and publishes it to `REPORT_ROOT`
+    (a folder, or `s3://` in production).
     """
 
     @task
@@ -150,7 +155,14 @@ def watch_transform() -> None:
     )
     gate_dbt_tests(dbt)
 
-    resolve_week() >> dbt
+    @task
+    def publish_report() -> dict[str, Any]:
+        """The market report of the latest week, published to REPORT_ROOT."""
+        from ingest.orchestration.dags import publish_market_report
+
+        return publish_market_report()
+
+    resolve_week() >> dbt >> publish_report()
 
 
 watch_transform()
