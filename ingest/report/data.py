@@ -26,6 +26,25 @@ RefKey = tuple[str, str]  # (brand, reference_number)
 PAGE_CONFIDENCE = ("medium", "high")
 PAGE_WEEKS = 13
 
+#: The marts the report reads (the dbt exposure ``market_report`` names the same).
+MARTS_READ = (
+    "reference_price_metrics",
+    "reference_segment_price_metrics",
+    "reference_composition",
+    "reference_volatility",
+    "reference_liquidity",
+    "parent_model_price_metrics",
+    "parent_model_volatility",
+    "parent_model_liquidity",
+    "brand_price_metrics",
+    "brand_volatility",
+    "brand_liquidity",
+    "brand_price_index",
+    "market_price_index",
+)
+#: The ingest's tables it reads: the listings (each reference's models) and the run ledger (freshness).
+RAW_TABLES_READ = ("listings", "ingest_runs")
+
 PRICE_COLUMNS = (
     "n_listings",
     "n_priced",
@@ -148,16 +167,7 @@ def load_report_data(settings: Settings, dsn: str, week: date | None = None) -> 
     """Read the report of ``week`` (default: the latest market week of the reference marts)."""
     with psycopg.connect(dsn) as conn:
         conn.execute("set transaction read only")
-        schemas = {
-            table: mart_schema(conn, settings, table)
-            for table in (
-                *(f"{level}_{family}" for level in ("reference", "parent_model", "brand") for family in FAMILIES),
-                "reference_segment_price_metrics",
-                "reference_composition",
-                "brand_price_index",
-                "market_price_index",
-            )
-        }
+        schemas = {table: mart_schema(conn, settings, table) for table in MARTS_READ}
         price = schemas["reference_price_metrics"]
         if price is None:
             raise ReportError("no marts yet: run `ingest dbt build` (or `make demo`) first")
@@ -173,9 +183,6 @@ def load_report_data(settings: Settings, dsn: str, week: date | None = None) -> 
     if not data.references:
         raise ReportError(f"no reference has data in the {PAGE_WEEKS} weeks up to {week}")
     return data
-
-
-FAMILIES = ("price_metrics", "volatility", "liquidity")
 
 
 def _freshness(conn: psycopg.Connection, settings: Settings, week: date) -> Freshness | None:

@@ -152,7 +152,7 @@ def _num(value: Any, digits: int = 2) -> float | None:
 
 
 def slug(text: str) -> str:
-    """A file name part: ASCII letters and digits, other runs as one hyphen (``A. Lange & Söhne`` -> ``a-lange-sohne``)."""
+    """A file name part: ASCII letters and digits, other runs as one hyphen (``Söhne & Co`` -> ``sohne-co``)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
 
