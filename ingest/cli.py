@@ -76,6 +76,20 @@ def print_run_summary(result: LoadResult) -> None:
     print(f"  staging  {result.staging_uri}")
 
 
+def warn_unfinished(source: str, week: date) -> None:
+    """One warning line per scrape folder of the week without its ``_SUCCESS`` marker (it still loads)."""
+    from ingest.steps.reading import SUCCESS_MARKER, unfinished_folders
+
+    try:
+        folders = unfinished_folders(source, week)
+    except FileNotFoundError:
+        return  # the run itself reports the missing source
+    for folder in folders:
+        _eprint(
+            f"ingest run: warning: {folder} has no {SUCCESS_MARKER} marker (the scrape may be unfinished); loading it"
+        )
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.runner.local import WeekRunner
     from ingest.steps.validation import ValidationFailed
@@ -96,6 +110,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     with WeekRunner(settings, workers=args.workers) as runner:
         for week in weeks:
+            warn_unfinished(source, week)
             try:
                 result = runner.run(source, week, progress=None if args.quiet else _eprint)
             except (ValidationFailed, IngestError) as exc:

@@ -35,14 +35,26 @@ def _simulated_manifest(raw_root: str) -> dict | None:
     return json.loads(storage.read_bytes(uri))
 
 
+def _complete(raw_root: str, manifest: dict) -> bool:
+    """Every simulated scrape folder carries its ``_SUCCESS`` (older simulations wrote none)."""
+    from ingest.steps.reading import SUCCESS_MARKER
+
+    return all(storage.exists(storage.join(raw_root, w["folder"], SUCCESS_MARKER)) for w in manifest["weeks"])
+
+
 def ensure_simulated(settings: Settings, weeks: int, rows: int, seed: int) -> dict:
     from ingest.devtools.simulate import simulate
 
     manifest = _simulated_manifest(settings.raw_root)
-    if manifest and (manifest.get("n_weeks"), manifest.get("rows_per_week"), manifest.get("seed")) == (
-        weeks,
-        rows,
-        seed,
+    if (
+        manifest
+        and (manifest.get("n_weeks"), manifest.get("rows_per_week"), manifest.get("seed"))
+        == (
+            weeks,
+            rows,
+            seed,
+        )
+        and _complete(settings.raw_root, manifest)
     ):
         _say(f"[1/5] simulated scrapes already in {settings.raw_root} (seed {seed}); reusing them")
         return manifest

@@ -118,6 +118,8 @@ def _safe(fn: Any, default: Any = None) -> Any:
 def alert_on_failure(context: Mapping[str, Any]) -> None:
     """Task failure callback: log one greppable ``ALERT`` line (dag, task, run, week, exception).
 
+    A scrape sensor's line also names the scrape folders it waited on (``folder=``).
+
     Wire a pager/Slack/e-mail notifier here; the line is the contract for log-based alerting.
     """
     ti = context.get("task_instance") or context.get("ti")
@@ -134,19 +136,30 @@ def alert_on_failure(context: Mapping[str, Any]) -> None:
         week = _safe(lambda: transform_from_week(context))
     else:
         week = _safe(lambda: week_to_process(context))
+    folders = _safe(lambda: _marker_folders(context.get("task")), [])
     exception = context.get("exception")
     reason = " ".join(f"{type(exception).__name__}: {exception}".split()) if exception else "unknown"
     if len(reason) > 500:
         reason = reason[:497] + "..."
     alert_log.error(
-        "ALERT pipeline task failed: dag=%s task=%s run=%s week=%s try=%s exception=%s",
+        "ALERT pipeline task failed: dag=%s task=%s run=%s week=%s try=%s%s exception=%s",
         dag_id,
         task_id,
         run_id,
         week.isoformat() if week else "?",
         try_number,
+        f" folder={','.join(folders)}" if folders else "",
         reason,
     )
+
+
+def _marker_folders(task: Any) -> list[str]:
+    """The scrape folders a sensor task waited on ([] for other tasks); imported late (it imports Airflow)."""
+    if task is None or not (hasattr(task, "markers") or hasattr(task, "bucket_key")):
+        return []
+    from ingest.orchestration.scrape_signal import marker_folders
+
+    return marker_folders(task)
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,7 +73,22 @@ def test_ingest_dag(parsed):
     assert dag.default_args["retries"] == 3
     assert "week" in dag.params
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"plan", "chunks.process_chunk", "merge", "validate", "load"}
+    assert set(tasks) == {
+        "scrape_markers",
+        "wait_for_scrape",
+        "plan",
+        "chunks.process_chunk",
+        "merge",
+        "validate",
+        "load",
+    }
+    assert tasks["scrape_markers"].retries == 0  # no scrape folder: fail at once
+    sensor = tasks["wait_for_scrape"]
+    assert type(sensor).__name__ == "ScrapeMarkerSensor"  # RAW_ROOT is a local folder here
+    assert sensor.deferrable is True and sensor.retries == 0
+    assert sensor.timeout == 24 * 3600 and sensor.poke_interval == 180
+    assert sensor.upstream_task_ids == {"scrape_markers"}
+    assert tasks["plan"].upstream_task_ids == {"wait_for_scrape"}
     chunk = tasks["chunks.process_chunk"]
     assert chunk.pool == "ingest_chunks_pool"
     assert "MappedOperator" in type(chunk).__name__  # .expand()ed over the chunk indexes
