@@ -1976,6 +1976,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a date in the last simulated ISO week (default: the last completed week)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (the one-line summary only)")
 
 
 def run_simulate_command(args: argparse.Namespace) -> int:
@@ -1990,7 +1991,8 @@ def run_simulate_command(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        manifest = simulate(out, args.weeks, args.rows_per_week, args.seed, args.end_date, progress=report)
+        progress = None if getattr(args, "quiet", False) else report
+        manifest = simulate(out, args.weeks, args.rows_per_week, args.seed, args.end_date, progress=progress)
     except (ValueError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 1

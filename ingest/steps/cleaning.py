@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.steps import catalog, fx, parsing
-from ingest.steps.reading import KNOWN_COLUMNS, FileRead
+from ingest.steps.reading import KNOWN_COLUMNS, MALFORMED_COLUMN, NOT_UTF8_COLUMN, RECORD_COLUMN, FileRead
 from ingest.steps.results import FileOutcome
 from ingest.steps.schema import CLEANED, CLEANED_QUARANTINE
 
@@ -40,9 +40,14 @@ MAX_KEY_CHARS = 200
 KEY_COLUMNS: tuple[str, ...] = ("listing_id", "source", "brand", "reference_number")
 #: Characters a PostgreSQL text (and jsonb) value cannot hold.
 UNSTORABLE = "\x00"
+#: How the raw values of such a row are kept (the detail of an ``unstorable_character`` row says it).
+UNSTORABLE_ESCAPES = (
+    "in raw_row those values are escaped: \\ doubled, NUL as \\u0000, a byte that is not UTF-8 as \\xNN"
+)
 
 # Row-level quarantine reasons, in the order they are checked.
 REASON_ORDER: tuple[str, ...] = (
+    "malformed_row",
     "unstorable_character",
     "missing_listing_id",
     "missing_source",
@@ -112,6 +117,12 @@ def _file_table(read: FileRead, file_index: int) -> pa.Table:
     assert table is not None
     cols = {name: _text(table, name) for name in KNOWN_COLUMNS}
     cols["_line"] = table.column("_line").combine_chunks()
+    for hidden in (NOT_UTF8_COLUMN, MALFORMED_COLUMN, RECORD_COLUMN):  # set by the reading of a faulty file only
+        cols[hidden] = (
+            table.column(hidden).combine_chunks()
+            if hidden in table.column_names
+            else pa.nulls(table.num_rows, pa.string())
+        )
     cols["_file"] = pa.array(np.full(table.num_rows, file_index, dtype=np.int32))
     return pa.table(cols)
 
@@ -214,6 +225,10 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     def null_mask(values: pa.Array) -> np.ndarray:
         return pc.is_null(values).to_numpy(zero_copy_only=False)
 
+    malformed = table.column(MALFORMED_COLUMN)
+    if malformed.null_count < n:  # rows of the wrong field count, set aside by the reading
+        flag(pc.is_valid(malformed).to_numpy(zero_copy_only=False), "malformed_row")
+
     # Characters no database text can hold: looked for only in the files that hold a NUL byte.
     unstorable = np.zeros(n, dtype=bool)
     nul_columns: dict[str, np.ndarray] = {}
@@ -223,6 +238,9 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
             if hit.any():
                 nul_columns[name] = hit
                 unstorable |= hit
+    not_utf8 = table.column(NOT_UTF8_COLUMN)
+    if not_utf8.null_count < n:  # values the reading found not to be UTF-8 (already escaped)
+        unstorable |= pc.is_valid(not_utf8).to_numpy(zero_copy_only=False)
     flag(unstorable, "unstorable_character")
 
     listing_id = _blank_to_null(table.column("listing_id"))
@@ -328,6 +346,8 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
                     price_usd[bad_idx],
                     symbol.take(bad).to_pylist(),
                     scrape_dates,
+                    not_utf8.take(bad).to_pylist(),
+                    malformed.take(bad).to_pylist(),
                     {name: hit[bad_idx] for name, hit in nul_columns.items()},
                     {name: hit[bad_idx] for name, hit in long_keys.items()},
                 ),
@@ -386,6 +406,8 @@ def _details(
     price_usd: np.ndarray,
     symbol: list[str],
     scrape_dates: pa.Array,
+    not_utf8: list[str | None],
+    malformed: list[str | None],
     nul_columns: dict[str, np.ndarray],
     long_keys: dict[str, np.ndarray],
 ) -> list[str | None]:
@@ -395,9 +417,13 @@ def _details(
     dates = scrape_dates.take(rows).to_pylist()
     out: list[str | None] = []
     for i, code in enumerate(reasons):
-        if code == "unstorable_character":
+        if code == "malformed_row":
+            out.append(f"{malformed[i]}; raw_row holds the record as written (_record)")
+        elif code == "unstorable_character":
             names = ", ".join(name for name, hit in nul_columns.items() if hit[i])
-            out.append(f"NUL (U+0000) in {names}; in raw_row those values have \\ doubled and NUL written as \\u0000")
+            found = [f"NUL (U+0000) in {names}"] if names else []
+            found += [f"bytes that are not UTF-8 in {not_utf8[i]}"] if not_utf8[i] else []
+            out.append(f"{'; '.join(found)}; {UNSTORABLE_ESCAPES}")
         elif code == "key_too_long":
             names = ", ".join(
                 f"{name} of {len(table.column(name)[rows[i].as_py()].as_py())} characters"
@@ -434,7 +460,13 @@ def _raw_rows(table: pa.Table, rows: pa.Array, escape: bool = False) -> list[str
         subset = pa.table({name: _escape_column(subset.column(name).combine_chunks()) for name in subset.column_names})
     names = subset.column_names
     dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return [  # column-wise to_pylist: about twice as fast as building a dict per row first
+    out = [  # column-wise to_pylist: about twice as fast as building a dict per row first
         dumps({k: v for k, v in zip(names, values, strict=True) if v is not None and v != ""})
         for values in zip(*(column.to_pylist() for column in subset.columns), strict=True)
     ]
+    records = table.column(RECORD_COLUMN).take(rows)
+    if records.null_count < len(records):  # a row of the wrong field count: its record, as written
+        for i, record in enumerate(records.to_pylist()):
+            if record is not None:
+                out[i] = dumps({"_record": escape_unstorable(record)})
+    return out

@@ -18,6 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,15 @@ SCRAPE_FOLDER = re.compile(r"^scrape_date=(\d{4}-\d{2}-\d{2})$")
 SUCCESS_MARKER = "_SUCCESS"
 # File ledger reasons of objects that are not read (status ignored).
 IGNORED_REASONS: tuple[str, ...] = ("not_a_csv_file", "in_sub_folder")
+
+#: The column a file's table carries when some of its values are not UTF-8: per row, the names of
+#: the columns concerned (null for the other rows). The cleaning quarantines those rows.
+NOT_UTF8_COLUMN = "_not_utf8"
+
+#: The columns a file's table carries when some of its rows have the wrong number of fields: those
+#: rows (their known columns empty) say why, and hold the record's raw text.
+MALFORMED_COLUMN = "_malformed"
+RECORD_COLUMN = "_record"
 
 _warned_folders: set[tuple[str, str]] = set()
 
@@ -237,19 +247,25 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
             f"{c} (columns {', '.join(str(i + 1) for i, v in enumerate(normalised) if v == c)})" for c in repeated
         )
         raise FileRejected("duplicate_columns", "required column(s) named more than once: " + where)
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in raw_names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise FileRejected("malformed_csv", str(exc).splitlines()[0][:300]) from exc
+    not_utf8: list[str | None] | None = None
+    kind: pa.DataType = pa.string()
+    skipped: list[tuple[int, int, str]] | None = None  # (record number, fields, text) of rows read aside
+    while True:  # the usual file is read once; each fault below costs one more read of that file only
+        try:
+            table = _read_csv(data, raw_names, kind, skipped)
+            break
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            if "invalid UTF8" in message and kind == pa.string():
+                # Bytes that are not UTF-8 in some values: read those as bytes, and let the cleaning
+                # quarantine their rows (the other rows of the file load).
+                kind = pa.binary()
+            elif "columns, got" in message and skipped is None:
+                skipped = []  # rows with the wrong number of fields: set aside, quarantined one by one
+            else:
+                raise FileRejected("malformed_csv", message.splitlines()[0][:300]) from exc
+        except UnicodeDecodeError as exc:
+            raise FileRejected("malformed_csv", str(exc).splitlines()[0][:300]) from exc
     if table.num_columns != len(raw_names):
         raise FileRejected("malformed_csv", "header and parsed columns disagree")
 
@@ -260,16 +276,104 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
         if norm in KNOWN_COLUMNS and norm not in columns:
             columns[norm] = table.column(index)
     n = table.num_rows
+    if any(pa.types.is_binary(col.type) for col in columns.values()):
+        not_utf8 = [None] * n
+        for name, col in list(columns.items()):
+            columns[name], bad_rows = _utf8_or_escaped(col)
+            for row in bad_rows:
+                not_utf8[row] = name if not_utf8[row] is None else f"{not_utf8[row]}, {name}"
     # Physical line of each record: header is line 1. When every LF of the file ends the header
     # or a record (the usual file), record i is on line i + 2; only otherwise (blank lines,
     # breaks inside quoted values, CR line ends) are the breaks located.
     terminators = n + (1 if data.endswith(b"\n") else 0)
     lines = np.arange(2, n + 2, dtype=np.int32)  # numpy: 25 ms faster per 100,000 rows than range()
+    if skipped:
+        return _with_malformed_rows(columns, not_utf8, octets, n, skipped, len(raw_names))
     if int(np.count_nonzero(octets == ord("\n"))) != terminators:
         located = _record_lines(octets, n)
         lines = located if located is not None else _lines_from_values(table, lines, n)
     columns["_line"] = pa.array(lines)
+    if not_utf8 is not None:
+        columns[NOT_UTF8_COLUMN] = pa.array(not_utf8, pa.string())
     return pa.table(columns), n
+
+
+def _with_malformed_rows(
+    columns: dict[str, Any],
+    not_utf8: list[str | None] | None,
+    octets: np.ndarray,
+    n: int,
+    skipped: list[tuple[int, int, str]],
+    expected: int,
+) -> tuple[pa.Table, int]:
+    """The file's table with its rows of the wrong field count appended (``MALFORMED_COLUMN`` set)."""
+    located = _record_lines(octets, n + len(skipped))
+    if located is None:
+        _, fields, text = skipped[0]
+        raise FileRejected(
+            "malformed_csv",
+            f"{len(skipped)} row(s) with the wrong number of fields, e.g. {fields} fields: {text[:200]!r}",
+        )
+    aside = np.array([number - 2 for number, _, _ in skipped])  # record 1 is the header
+    keep = np.ones(len(located), dtype=bool)
+    keep[aside] = False
+    k = len(skipped)
+    good = {name: col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col for name, col in columns.items()}
+    bad = {name: pa.array([""] * k, pa.string()) for name in good}
+    good["_line"], bad["_line"] = pa.array(located[keep]), pa.array(located[aside])
+    good[NOT_UTF8_COLUMN] = pa.array(not_utf8 if not_utf8 is not None else [None] * n, pa.string())
+    bad[NOT_UTF8_COLUMN] = pa.nulls(k, pa.string())
+    good[MALFORMED_COLUMN], good[RECORD_COLUMN] = pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+    bad[MALFORMED_COLUMN] = pa.array([f"{fields} fields where the header has {expected}" for _, fields, _ in skipped])
+    bad[RECORD_COLUMN] = pa.array([text for _, _, text in skipped], pa.string())
+    return pa.concat_tables([pa.table(good), pa.table(bad)]), n + k
+
+
+def _read_csv(
+    data: bytes, names: list[str], kind: pa.DataType, skipped: list[tuple[int, int, str]] | None = None
+) -> pa.Table:
+    """Read a CSV as text (or bytes); ``skipped``: set the rows of the wrong field count aside into it.
+
+    Setting rows aside reads in one thread: only then does the parser number them.
+    """
+    handler = None
+    if skipped is not None:
+        skipped.clear()
+
+        def handler(row: Any) -> str:
+            skipped.append((row.number, row.actual_columns, row.text))
+            return "skip"
+
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(use_threads=skipped is None, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, kind), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+
+
+def escape_bytes(value: bytes) -> str:
+    """Bytes as text, reversibly: backslashes doubled, NUL as ``\\u0000``, a byte that is not UTF-8 as ``\\xNN``."""
+    return value.replace(b"\\", b"\\\\").replace(b"\x00", b"\\u0000").decode("utf-8", errors="backslashreplace")
+
+
+def _utf8_or_escaped(column: pa.ChunkedArray) -> tuple[pa.Array, list[int]]:
+    """A column read as bytes as text: (the text column, the rows whose bytes are not UTF-8, escaped)."""
+    try:
+        return pc.cast(column, pa.string()).combine_chunks(), []
+    except pa.ArrowInvalid:
+        pass
+    values: list[str] = []
+    bad: list[int] = []
+    for row, value in enumerate(column.to_pylist()):  # only a file holding such bytes comes here
+        try:
+            values.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            values.append(escape_bytes(value))
+            bad.append(row)
+    return pa.array(values, pa.string()), bad
 
 
 def _lines_from_values(table: pa.Table, lines: np.ndarray, n: int) -> np.ndarray:

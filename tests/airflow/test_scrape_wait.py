@@ -114,6 +114,41 @@ def test_the_run_waits_for_the_marker_then_loads(airflow_run_env: dict, raw_root
         loaded = conn.execute("select count(*) from raw.listings where market_week = %s", (WEEK,)).fetchone()[0]
     assert loaded == len(GOOD_ROWS) + 2  # as the CLI loads the same folder (tests/ingest/test_s3.py)
 
+    # the task logs of the run, where the UI reads them (dags test only prints them)
+    from ingest.orchestration.airflow_home import write_test_run_logs
+
+    written = write_test_run_logs(output, INGEST_DAG_ID, airflow_run_env)
+    assert {p.parts[-2] for p in written} >= {"task_id=wait_for_scrape", "task_id=load", "map_index=0"}
+    ui_log = subprocess.run(
+        [sys.executable, "-c", READ_LOG_AS_THE_UI_DOES, "wait_for_scrape"],
+        env=airflow_run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert "waiting for 1 of 1 _SUCCESS marker(s)" in ui_log
+    assert "every scrape folder is complete" in ui_log
+    assert "Log file not found" not in ui_log and "Could not read served logs" not in ui_log
+
+
+#: What the API server does for the UI's log view: Airflow's task log reader on the task instance.
+READ_LOG_AS_THE_UI_DOES = """
+import sys
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.log.log_reader import TaskLogReader
+from airflow.utils.session import create_session
+
+with create_session() as session:
+    ti = (
+        session.query(TaskInstance)
+        .filter_by(dag_id="watch_ingest", task_id=sys.argv[1])
+        .order_by(TaskInstance.start_date.desc())
+        .first()
+    )
+    print("".join(TaskLogReader().read_log_stream(ti, ti.try_number, {})))
+"""
+
 
 def test_a_week_without_scrape_folder_fails_at_once(airflow_run_env: dict):
     code, output = _dags_test(airflow_run_env, "2026-11-08")  # the week of 2026-11-02: no folder

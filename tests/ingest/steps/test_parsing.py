@@ -713,6 +713,11 @@ _ROW = "2026-11-21,Rolex,126610LN,12500,USD,New,"  # the fixed fields before lis
         (f'{_HEAD}\n{_ROW}1,"a\nb"\n{_ROW}2,c', [2, 4]),  # ... and none at the end of the file
         (f'{_HEAD}\r\n{_ROW}1,"x"\r\n{_ROW}2,"y\r\nz"\r\n{_ROW}3,w\r\n', [2, 3, 5]),  # CRLF
         (f"{_HEAD}\n{_ROW}1,a\n{_ROW}2,b", [2, 3]),  # no quotes, no final newline
+        (f"{_HEAD}\n\n{_ROW}1,a\n\n\n{_ROW}2,b\n\n", [3, 6]),  # blank lines count
+        (f'\n{_HEAD}\n{_ROW}1,"a\n\nb"\n\n{_ROW}2,b\n', [3, 7]),  # a blank line first; one inside quotes
+        (f"{_HEAD}\r\n\r\n{_ROW}1,a\r\n{_ROW}2,b\r\n", [3, 4]),  # CRLF blank line
+        (f'{_HEAD}\r{_ROW}1,"a\rb"\r\r{_ROW}2,b\r{_ROW}3,c', [2, 5, 6]),  # lone CR line ends
+        (f'{_HEAD}\n{_ROW}1,"say ""hi"""\n\n{_ROW}2,"x\ny"\n{_ROW}3,z\n', [2, 4, 6]),  # doubled quotes
     ],
 )
 def test_parse_csv_bytes_physical_lines(text: str, lines: list[int]) -> None:
