@@ -105,9 +105,11 @@ links as (
         {%- endfor %}
         group_weeks.market_week,
         cast(coalesce(link_inputs.n_matched_references, 0) as integer) as n_matched_references,
-        -- ln L(t): 0 (L = 1) below 3 matched references
-        case when link_inputs.n_matched_references >= 3 then link_inputs.mean_log_relative else 0 end
-            as log_link
+        -- ln L(t): 0 (L = 1) below 3 matched references; a fixed scale keeps the chain's sums exact
+        cast(
+            case when link_inputs.n_matched_references >= 3 then link_inputs.mean_log_relative else 0 end
+            as numeric(40, 20)
+        ) as log_link
 
     from group_weeks
     left join link_inputs
@@ -129,10 +131,14 @@ final as (
         links.n_matched_references,
         links.log_link,
         {%- if start is not none %}
-        coalesce(chain_before.log_index, 0)
-        + sum(links.log_link) over ({{ links_partition }} order by links.market_week) as log_index
+        cast(
+            coalesce(chain_before.log_index, 0)
+            + sum(links.log_link) over ({{ links_partition }} order by links.market_week)
+            as numeric(40, 20)
+        ) as log_index
         {%- else %}
-        sum(links.log_link) over ({{ links_partition }} order by links.market_week) as log_index
+        cast(sum(links.log_link) over ({{ links_partition }} order by links.market_week) as numeric(40, 20))
+            as log_index
         {%- endif %}
 
     from links

@@ -71,9 +71,7 @@ def loaded_weeks() -> list[int]:
 
 
 def _cents(value: float | Decimal) -> Decimal:
-    return Decimal(repr(value) if isinstance(value, float) else value).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP
-    )
+    return Decimal(repr(value) if isinstance(value, float) else value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _level(r: int, w: int) -> float:
@@ -141,11 +139,12 @@ def listing_rows(week_indexes: list[int] | range) -> list[dict]:
     wanted = set(week_indexes) - {NOT_LOADED, FAILED}
     rows: list[dict] = []
     for listing in _listings():
-        local = None
+        local: Decimal | None = None
+        previous_currency = None
         for x in listing.weeks:
             r = listing.ref if listing.move_week is None or x < listing.move_week else _next_reference(listing.ref)
             currency = listing.currency_by_week[x]
-            if local is None or currency != previous_currency:
+            if local is None or currency != previous_currency:  # priced afresh in a new currency
                 local = _cents(Decimal(repr(_level(r, x) * listing.premium)) / RATES[currency])
             elif x in listing.cut_weeks:
                 local = _cents(local * Decimal("0.95"))

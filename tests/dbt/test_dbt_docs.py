@@ -19,8 +19,8 @@ from ingest.warehouse.ddl import ensure_schema
 MARTS = {
     f"{level}_{family}"
     for level in ("reference", "specific_model", "parent_model", "brand")
-    for family in ("price_metrics", "composition", "volatility")
-}
+    for family in ("price_metrics", "composition", "volatility", "liquidity")
+} | {"brand_price_index", "market_price_index"}
 
 
 @pytest.fixture(scope="module")

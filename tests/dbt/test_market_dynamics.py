@@ -240,9 +240,7 @@ def test_the_market_covers_the_cases() -> None:
     assert {r["median_weeks_on_market"] for r in expected.values()} >= {None, 2, 3, 4, 5}
     # a group present only in the week before (all its listings left) still gets a row
     weeks, _ = _presence()
-    assert any(
-        not any(r["reference_number"] == k[1] for r in weeks.get(k[-1], {}).values()) for k in expected
-    )
+    assert any(not any(r["reference_number"] == k[1] for r in weeks.get(k[-1], {}).values()) for k in expected)
     # a currency switch with a lower local price: not a cut
     rows = market.listing_rows(range(market.N_WEEKS))
     by_listing = defaultdict(dict)
@@ -252,7 +250,8 @@ def test_the_market_covers_the_cases() -> None:
         (w, r)
         for weeks_of in by_listing.values()
         for w, r in weeks_of.items()
-        if (p := weeks_of.get(w - timedelta(weeks=1))) and p["currency"] != r["currency"]
+        if (p := weeks_of.get(w - timedelta(weeks=1)))
+        and p["currency"] != r["currency"]
         and r["price_local"] < p["price_local"]
     ]
     assert switches
@@ -354,7 +353,9 @@ def test_build_ran_the_dynamics_tests(built: dict, conn: psycopg.Connection) -> 
             ("pct_price_cut", "is_fraction"),
             ("median_weeks_on_market", "between"),
         ):
-            results = [s for uid, s in status.items() if uid.startswith(f"test.watch_market.{test}_{level}_liquidity_{column}")]
+            results = [
+                s for uid, s in status.items() if uid.startswith(f"test.watch_market.{test}_{level}_liquidity_{column}")
+            ]
             assert results == ["pass"], (level, column)
     singular = [s for uid, s in status.items() if "assert_reference_liquidity_flows_match_listings" in uid]
     assert singular == ["pass"]
