@@ -12,12 +12,13 @@ DEMO_WEEKS ?= 53
 DEMO_ROWS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: help venv system-deps demo test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
+.PHONY: help venv system-deps demo report test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml uv.lock
+	@echo "preparing the Python environment (.venv from uv.lock; about a minute the first time) ..."
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 	@touch $(STAMP)
@@ -39,6 +40,9 @@ system-deps: ## Install the Debian packages the tests use (Chromium, docker-comp
 
 demo: $(STAMP) ## The main job: simulate a year of scrapes, backfill, run this week through Airflow, print the summary
 	@$(RUN) python -m ingest.devtools.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
+
+report: $(STAMP) ## Build the market report (static site) of the latest week into REPORT_ROOT (extra args: REPORT_ARGS=...)
+	@$(RUN) ingest report $(REPORT_ARGS)
 
 test: $(STAMP) system-deps ## The whole test suite (what .ci/run runs)
 	@$(RUN) pytest -q
@@ -62,9 +66,15 @@ bench: $(STAMP) ## Benchmarks (ingest vs floor vs to_sql, dbt, Airflow): prints 
 dbt-build: $(STAMP) ## dbt build (models + tests) against the configured warehouse (extra args: DBT_ARGS=...)
 	@$(RUN) ingest dbt build $(DBT_ARGS)
 
-sample-data: $(STAMP) ## Load a small simulated sample (12 weeks) into the default database, for dbt work
-	@$(RUN) ingest simulate --out .data/sample-raw --weeks 12 --rows-per-week 20000 --seed 7
-	@$(RUN) ingest run --source .data/sample-raw --all --quiet
+# The sample has a database of its own on the embedded server, so that it never replaces weeks of
+# the demo's data (with WAREHOUSE_DSN set, it loads into that database).
+SAMPLE_DATABASE ?= watch_sample
+sample-data: $(STAMP) ## Load a small simulated sample (12 weeks), for dbt work, into its own embedded database
+	@EMBEDDED_DATABASE=$(SAMPLE_DATABASE) $(RUN) ingest simulate --out .data/sample-raw --weeks 12 --rows-per-week 20000 --seed 7 --quiet
+	@EMBEDDED_DATABASE=$(SAMPLE_DATABASE) $(RUN) ingest run --source .data/sample-raw --all --quiet
+	@if [ -z "$$WAREHOUSE_DSN" ]; then \
+		echo "the sample is in the embedded database $(SAMPLE_DATABASE): export EMBEDDED_DATABASE=$(SAMPLE_DATABASE), then"; \
+		echo '  uv run ingest dbt build   (plain dbt: eval "$$(uv run ingest db env)" first)'; fi
 
 docs: $(STAMP) ## Generate the dbt docs site (with the catalog) into dbt_project/target
 	@$(RUN) ingest dbt docs generate

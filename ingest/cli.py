@@ -5,6 +5,8 @@ ingest run --source SRC --week YYYY-MM-DD      (one market week; rerun replaces 
 ingest run --source SRC --all                  (every scrape folder: backfill)
 ingest dbt ARGS...                             (dbt against the configured warehouse)
 ingest summary                                 (the market summary from the marts)
+ingest export --weeks W [W ...] | --from-week W | --all   (the marts' weeks as Parquet to EXPORT_ROOT)
+ingest report [--out DEST] [--week YYYY-MM-DD]  (the market report: a static site, folder or s3://)
 ingest db start|stop|dsn|env|psql              (the checkout's embedded PostgreSQL)
 ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
 """
@@ -75,6 +77,20 @@ def print_run_summary(result: LoadResult) -> None:
     print(f"  staging  {result.staging_uri}")
 
 
+def warn_unfinished(source: str, week: date) -> None:
+    """One warning line per scrape folder of the week without its ``_SUCCESS`` marker (it still loads)."""
+    from ingest.steps.reading import SUCCESS_MARKER, unfinished_folders
+
+    try:
+        folders = unfinished_folders(source, week)
+    except FileNotFoundError:
+        return  # the run itself reports the missing source
+    for folder in folders:
+        _eprint(
+            f"ingest run: warning: {folder} has no {SUCCESS_MARKER} marker (the scrape may be unfinished); loading it"
+        )
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.runner.local import WeekRunner
     from ingest.steps.validation import ValidationFailed
@@ -95,6 +111,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     with WeekRunner(settings, workers=args.workers) as runner:
         for week in weeks:
+            warn_unfinished(source, week)
             try:
                 result = runner.run(source, week, progress=None if args.quiet else _eprint)
             except (ValidationFailed, IngestError) as exc:
@@ -112,7 +129,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
     from dbt.cli.main import dbtRunner
 
-    from ingest.orchestration.dbt import dbt_environment
+    from ingest.orchestration.dbt import SINGULAR_TEST_HINT, dbt_environment, failed_singular_tests
 
     with dbt_environment(settings) as env:
         argv = list(args.dbt_args)
@@ -121,6 +138,8 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
         if "--profiles-dir" not in argv:
             argv += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
         result = dbtRunner().invoke(argv)
+    if not result.success and failed_singular_tests(result.result):
+        _eprint(SINGULAR_TEST_HINT)
     return 0 if result.success else 1
 
 
@@ -128,6 +147,51 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.report.summary import print_market_summary
 
     return print_market_summary(settings, limit=args.limit)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.report.data import ReportError
+    from ingest.report.site import publish_report
+
+    try:
+        result = publish_report(settings, out=args.out, week=args.week)
+    except ReportError as exc:
+        _eprint(f"ingest report: {exc}")
+        return 1
+    print(
+        f"market report of the week of {result.week}: {result.n_pages:,} pages ({result.n_brands} brands, "
+        f"{result.n_references:,} references), {result.bytes_written / 1e6:.1f} MB in "
+        f"{result.load_s + result.render_s + result.write_s:.1f} s (read {result.load_s:.1f}, "
+        f"pages {result.render_s:.1f}, write {result.write_s:.1f})"
+    )
+    print(f"home page: {result.home}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from ingest.steps.calendar import market_week_of
+    from ingest.warehouse.connection import ensure_warehouse
+    from ingest.warehouse.export import export_marts
+
+    if args.to:
+        settings = dataclasses.replace(settings, export_root=args.to)
+    weeks = sorted({market_week_of(w) for w in args.weeks}) if args.weeks else None
+    from_week = market_week_of(args.from_week) if args.from_week else None
+    result = export_marts(
+        settings, weeks, from_week=from_week, marts=args.marts, dsn=ensure_warehouse(settings), run="cli"
+    )
+    if not result.weeks:
+        _eprint(f"ingest export: no mart is built ({', '.join(result.missing)}): run `uv run ingest dbt build`")
+        return 1
+    for mart, mart_weeks in result.weeks.items():
+        print(f"  {mart:<40} {len(mart_weeks):>4} weeks {sum(mart_weeks.values()):>10,} rows")
+    if result.missing:
+        print(f"  not built (skipped): {', '.join(result.missing)}")
+    exported = sum(len(w) for w in result.weeks.values())
+    print(f"exported {exported} mart weeks ({result.rows:,} rows) to {result.export_root} (export {result.export_id})")
+    return 0
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print the market summary from the marts")
     summary.add_argument("--limit", type=int, default=5)
     summary.set_defaults(func=cmd_summary)
+
+    report = sub.add_parser("report", help="build the market report (a static site) from the marts")
+    report.add_argument("--out", help="where to write it: a folder or s3://bucket/prefix (default: REPORT_ROOT)")
+    report.add_argument("--week", type=_week, help="the market week to report (default: the latest)")
+    report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="publish the marts' weeks as Parquet to EXPORT_ROOT (folder or s3://)")
+    weeks = export.add_mutually_exclusive_group(required=True)
+    weeks.add_argument("--weeks", nargs="+", type=_week, metavar="YYYY-MM-DD", help="these market weeks")
+    weeks.add_argument("--from-week", type=_week, metavar="YYYY-MM-DD", help="every week from this one on")
+    weeks.add_argument("--all", action="store_true", help="every week the marts hold")
+    export.add_argument("--marts", nargs="+", metavar="MART", help="only these marts (default: every mart)")
+    export.add_argument("--to", metavar="ROOT", help="export root (default: EXPORT_ROOT)")
+    export.set_defaults(func=cmd_export)
 
     db = sub.add_parser("db", help="the checkout's embedded PostgreSQL: start, stop, dsn, env (exports), psql")
     db.add_argument("action", choices=["start", "stop", "dsn", "env", "psql"])

@@ -91,6 +91,9 @@ class Settings:
     data_dir: Path
     raw_root: str
     staging_root: str
+    export_root: str  # where the marts' rebuilt weeks are published as Parquet (folder or s3://)
+    report_root: str  # where the market report is published: a folder or s3://bucket/prefix
+    report_url: str  # where readers find it (the dbt exposure's url)
     warehouse_dsn: str | None  # a libpq URI; None: the embedded server
     embedded_pgdata: Path
     embedded_database: str
@@ -113,6 +116,8 @@ class Settings:
     cosmos_execution_mode: str  # watcher | local
     cosmos_watcher_deferrable: bool
     dbt_threads: int
+    scrape_poke_interval_s: int  # how often watch_ingest looks for the week's _SUCCESS markers
+    scrape_wait_timeout_s: int  # how long it waits for them before the run fails with an ALERT
     pool_sizes: dict[str, int] = field(default_factory=dict)
     airflow_overrides: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* set in the environment
 
@@ -145,6 +150,9 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         raw_root=_env("RAW_ROOT", str(data_dir / "raw")),
         staging_root=_env("STAGING_ROOT", str(data_dir / "staging")),
+        export_root=_env("EXPORT_ROOT", str(data_dir / "exports")),
+        report_root=_env("REPORT_ROOT", str(data_dir / "report")),
+        report_url=_env("REPORT_URL", (data_dir / "report" / "index.html").as_uri()),
         warehouse_dsn=_env_optional("WAREHOUSE_DSN"),
         embedded_pgdata=pgdata,
         embedded_database=_env("EMBEDDED_DATABASE", "watch"),
@@ -167,6 +175,8 @@ def load_settings() -> Settings:
         cosmos_execution_mode=_env_choice("COSMOS_EXECUTION_MODE", "watcher", ("watcher", "local")),
         cosmos_watcher_deferrable=_env_bool("COSMOS_WATCHER_DEFERRABLE", False),
         dbt_threads=_env_int("DBT_THREADS", 4, minimum=1),
+        scrape_poke_interval_s=_env_int("SCRAPE_POKE_INTERVAL", 180, minimum=1),
+        scrape_wait_timeout_s=_env_int("SCRAPE_WAIT_TIMEOUT", 24 * 3600, minimum=1),
         pool_sizes={name: _env_int(var, default, minimum=1) for name, (var, default) in POOL_SETTINGS.items()},
         airflow_overrides={k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__")},
     )

@@ -109,6 +109,37 @@ def list_files(root: str, suffix: str = "") -> list[StoredFile]:
     return sorted(out, key=lambda f: f.name)
 
 
+def list_objects(root: str) -> list[StoredFile]:
+    """Everything below ``root``, sorted by name: each file (recursively), and each empty folder.
+
+    A folder (a local directory with nothing in it, or an S3 key ending with ``/``, which
+    consoles create as folder markers) comes back with a name ending in ``/`` and size 0,
+    so that a caller can account for every object, not only the files.
+    """
+    if is_s3(root):
+        bucket, prefix = split_s3(root)
+        paginator = s3_client().get_paginator("list_objects_v2")
+        base = prefix + "/" if prefix else ""
+        out = [
+            StoredFile(f"{S3_SCHEME}{bucket}/{obj['Key']}", obj["Key"][len(base) :], int(obj["Size"]))
+            for page in paginator.paginate(Bucket=bucket, Prefix=base)
+            for obj in page.get("Contents", [])
+            if obj["Key"] != base
+        ]
+        return sorted(out, key=lambda f: f.name)
+    base_path = Path(root)
+    if not base_path.exists():
+        raise FileNotFoundError(f"source folder does not exist: {root}")
+    out = []
+    for path in base_path.rglob("*"):
+        name = path.relative_to(base_path).as_posix()
+        if path.is_file():
+            out.append(StoredFile(str(path), name, path.stat().st_size))
+        elif path.is_dir() and not any(path.iterdir()):
+            out.append(StoredFile(str(path), name + "/", 0))
+    return sorted(out, key=lambda f: f.name)
+
+
 def list_dirs(root: str) -> list[str]:
     """The names of the immediate sub-folders (S3: common prefixes) of ``root``."""
     if is_s3(root):
@@ -178,8 +209,3 @@ def delete_tree(root: str) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": batch})
         return
     shutil.rmtree(root, ignore_errors=True)
-
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), max(1, size)):
-        yield items[start : start + size]

@@ -293,6 +293,8 @@ def test_project_settings_are_wired(config: dict[str, Any]) -> None:
     assert env["WATCH_HOME"] == "/opt/watch"
     assert env["RAW_ROOT"].startswith("s3://")
     assert env["STAGING_ROOT"].startswith("s3://")
+    assert env["EXPORT_ROOT"].startswith("s3://") and env["EXPORT_ROOT"].endswith("/marts")
+    assert "180" in env["SCRAPE_POKE_INTERVAL"] and "86400" in env["SCRAPE_WAIT_TIMEOUT"]  # source or rendered
     assert env["WAREHOUSE_DSN"].startswith("postgresql://")
     assert "@warehouse:5432/" in env["WAREHOUSE_DSN"]
 
@@ -574,18 +576,24 @@ def test_init_stops_at_the_first_failure(tmp_path: Path) -> None:
     assert not any(c.startswith("dbt") for c in (tmp_path / "calls.log").read_text().splitlines())
 
 
-def test_minio_init_creates_both_buckets(tmp_path: Path) -> None:
+def test_minio_init_creates_the_three_buckets(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _stub(bin_dir, "mc")
     env = _plain_env(
-        tmp_path, MINIO_ROOT_USER="user", MINIO_ROOT_PASSWORD="password", RAW_BUCKET="r", STAGING_BUCKET="s"
+        tmp_path,
+        MINIO_ROOT_USER="user",
+        MINIO_ROOT_PASSWORD="password",
+        RAW_BUCKET="r",
+        STAGING_BUCKET="s",
+        EXPORT_BUCKET="e",
     )
     subprocess.run(["sh", str(DOCKER_DIR / "minio-init.sh")], env=env, check=True)
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert calls[0] == "mc alias set watch http://minio:9000 user password"
     assert "mc mb --ignore-existing watch/r" in calls
     assert "mc mb --ignore-existing watch/s" in calls
+    assert "mc mb --ignore-existing watch/e" in calls
 
 
 # --- the commands are the project's own

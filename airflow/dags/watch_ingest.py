@@ -9,8 +9,11 @@ import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
 
 from ingest.orchestration.dags import INGEST_DAG_ID, LISTINGS_ASSET_NAME, LISTINGS_ASSET_URI, alert_on_failure
+from ingest.orchestration.scrape_signal import scrape_sensor
+from ingest.settings import get_settings
 
 LISTINGS = Asset(name=LISTINGS_ASSET_NAME, uri=LISTINGS_ASSET_URI, group="watch_market")
+settings = get_settings()  # environment only: the raw root's kind picks the sensor
 
 
 @dag(
@@ -47,22 +50,42 @@ def watch_ingest() -> None:
     Trigger it manually with the `week` param (any `YYYY-MM-DD` in the week) to
     (re)load another week; a rerun replaces that week.
 
-    1. **plan** — list the `scrape_date=…` folders of the week under `RAW_ROOT`
+    1. **scrape_markers** — the week's `scrape_date=…` folders under `RAW_ROOT`;
+       a week with none fails at once, without retries.
+    2. **wait_for_scrape** — a deferrable sensor (the triggerer checks every
+       `SCRAPE_POKE_INTERVAL` seconds) waits until every one of those folders has
+       its `_SUCCESS` marker, the scraper's last write. After
+       `SCRAPE_WAIT_TIMEOUT` seconds (default 24 h) it fails, and the `ALERT`
+       line names the week and the folders it waited for.
+    3. **plan** — list the `scrape_date=…` folders of the week under `RAW_ROOT`
        (folder or `s3://…`) and split their files into chunks.
-    2. **chunks.process_chunk** — one mapped task per chunk (pool
+    4. **chunks.process_chunk** — one mapped task per chunk (pool
        `ingest_chunks_pool`): read, parse, clean, convert prices to USD, write a
        chunk parquet to `STAGING_ROOT`.
-    3. **merge** — de-duplicate and flag outliers across chunks; write the week's
+    5. **merge** — de-duplicate and flag outliers across chunks; write the week's
        `listings.parquet` and `quarantine.parquet`.
-    4. **validate** — Great Expectations suite on the merged week; a failed
+    6. **validate** — Great Expectations suite on the merged week; a failed
        expectation fails the run (no retries: the data will not change).
-    5. **load** — atomically replace the week in PostgreSQL, record the run in the
+    7. **load** — atomically replace the week in PostgreSQL, record the run in the
        ledger, and update the Asset `watch_market_listings_week` with
        `extra={"market_week": …}`, which triggers `watch_transform`.
 
     Failures log one `ALERT …` line (dag, task, run, week, exception).
     All logic lives in `ingest.steps.week`; this file only wires it.
     """
+
+    @task(retries=0)
+    def scrape_markers(**context: Any) -> list[str]:
+        """The ``_SUCCESS`` URIs the run waits for; no scrape folder for the week fails at once."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ingest.orchestration.dags import week_to_process
+        from ingest.orchestration.scrape_signal import NoScrapeFolder, markers_to_wait_for
+
+        try:
+            return markers_to_wait_for(get_settings().raw_root, week_to_process(context))
+        except NoScrapeFolder as exc:
+            raise AirflowFailException(str(exc)) from exc
 
     @task
     def plan(**context: Any) -> list[int]:
@@ -134,7 +157,9 @@ def watch_ingest() -> None:
         }
         return result.to_dict()
 
+    markers = scrape_markers()
     chunk_indexes = plan()
+    scrape_sensor("wait_for_scrape", markers, settings) >> chunk_indexes
     week_plan = chunk_indexes["plan"]  # the XCom the plan task pushed under the key "plan"
     with TaskGroup(group_id="chunks", tooltip="one mapped task per chunk of files"):
         chunk_results = process_chunk.partial(plan=week_plan).expand(chunk_index=chunk_indexes)

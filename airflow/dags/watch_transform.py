@@ -100,9 +100,20 @@ def watch_transform() -> None:
     does not fix itself). Mart tasks run in the pools set in
     `dbt_project.yml` (`meta.cosmos.operator_kwargs.pool`).
 
+    **export_marts** runs once every dbt task succeeded: each mart's weeks from
+    `from_week` on are published as Parquet to
+    `EXPORT_ROOT/<mart>/market_week=YYYY-MM-DD/`, each week replaced whole (see
+    `ingest.warehouse.export`), with a manifest per export under
+    `EXPORT_ROOT/_exports/`.
+
     Execution mode (`COSMOS_EXECUTION_MODE`): `watcher` runs one `dbt build`
     in the producer task and the model/test tasks watch its results; `local`
     runs one dbt command per task. Both use dbt in-process (dbtRunner).
+
+    **publish_report** runs after the whole dbt task group succeeded (a failed
+    model or test leaves it `upstream_failed`): it builds the market report, a
+    static site of the latest market week, and publishes it to `REPORT_ROOT`
+    (a folder, or `s3://` in production).
     """
 
     @task
@@ -150,7 +161,24 @@ def watch_transform() -> None:
     )
     gate_dbt_tests(dbt)
 
-    resolve_week() >> dbt
+    @task
+    def export_marts(from_week: str, **context: Any) -> dict[str, Any]:
+        """Publish every mart's rebuilt weeks (``from_week`` on) as Parquet under ``EXPORT_ROOT``."""
+        from datetime import date
+
+        from ingest.warehouse.export import export_marts as export
+
+        return export(get_settings(), from_week=date.fromisoformat(from_week), run=context["run_id"]).to_dict()
+
+    @task
+    def publish_report() -> dict[str, Any]:
+        """The market report of the latest week, published to REPORT_ROOT."""
+        from ingest.orchestration.dags import publish_market_report
+
+        return publish_market_report()
+
+    week = resolve_week()
+    week >> dbt >> [export_marts(week), publish_report()]
 
 
 watch_transform()

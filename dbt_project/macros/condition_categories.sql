@@ -1,5 +1,5 @@
 {% macro condition_categories() %}
-    {#- The nine condition categories of metrics.md, in reporting order. -#}
+    {#- The nine condition categories of docs/metrics.md, in reporting order. -#}
     {{ return([
         'new',
         'unworn',

@@ -1,5 +1,5 @@
 {% macro preowned_condition_categories() %}
-    {#- The categories that count as pre-owned (metrics.md); `new` is brand new, `unknown` neither. -#}
+    {#- The categories that count as pre-owned (docs/metrics.md); `new` is brand new, `unknown` neither. -#}
     {{ return([
         'unworn',
         'very_good',

@@ -1,8 +1,9 @@
-"""The weekly-scrape simulator: N weeks of raw listing files, exactly per ``raw_listings.md``.
+"""The weekly-scrape simulator: N weeks of raw listing files, exactly per ``docs/input-format.md``.
 
 ``uv run ingest simulate --out DEST --weeks N --rows-per-week R --seed S [--end-date YYYY-MM-DD]``
 writes, for each simulated ISO week, ``DEST/scrape_date=YYYY-MM-DD/<source-slug>[-<part>].csv``
-(about 70 files from 60 named sources; ``DEST`` a folder or ``s3://bucket/prefix``) and, outside
+(about 70 files from 60 named sources; ``DEST`` a folder or ``s3://bucket/prefix``), then, as the
+scraper does, an empty ``_SUCCESS`` in the folder once every CSV is written; and, outside
 the scrape folders, the ground truth in ``DEST/_simulator/``:
 
 - ``truth_weekly.csv``: brand, reference_number (canonical), market_week, true_median_usd,
@@ -56,7 +57,7 @@ import pyarrow.compute as pc
 
 from ingest import storage
 from ingest.steps.catalog import BRANDS, REFERENCES
-from ingest.steps.reading import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from ingest.steps.reading import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SUCCESS_MARKER
 
 __all__ = [
     "BAD_ROW_RATES",
@@ -83,7 +84,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "images",
 )
 
-#: Row-level quarantine reasons (metrics.md / raw_listings.md), each injected at its rate.
+#: Row-level quarantine reasons (docs/metrics.md, docs/input-format.md), each injected at its rate.
 REASONS: tuple[str, ...] = (
     "no_price",
     "price_on_request",
@@ -1408,7 +1409,7 @@ class _Simulator:
         )
         copies = np.flatnonzero(copy_kind > 0)
         originals = copy_of[copies]
-        # The dedup rule (metrics.md): the latest scraped_at wins, then the lowest file/line.
+        # The dedup rule (docs/metrics.md): the latest scraped_at wins, then the lowest file/line.
         copy_wins = (ts[copies] > ts[originals]) | (
             (ts[copies] == ts[originals])
             & (
@@ -1734,6 +1735,9 @@ def simulate(
             k = (monday - EPOCH).days // 7
             info = sim.week(k, scrape_date, writer.write)
             writer.flush()
+            # the scraper's completion marker, written last, once every CSV of the folder is stored
+            writer.write(f"{info['folder']}/{SUCCESS_MARKER}", b"")
+            writer.flush()
             week_columns.append(k + PATH_WEEKS)
             week_manifests.append(info)
             if progress is not None:
@@ -1972,6 +1976,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a date in the last simulated ISO week (default: the last completed week)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (the one-line summary only)")
 
 
 def run_simulate_command(args: argparse.Namespace) -> int:
@@ -1986,7 +1991,8 @@ def run_simulate_command(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        manifest = simulate(out, args.weeks, args.rows_per_week, args.seed, args.end_date, progress=report)
+        progress = None if getattr(args, "quiet", False) else report
+        manifest = simulate(out, args.weeks, args.rows_per_week, args.seed, args.end_date, progress=progress)
     except (ValueError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shlex
 import subprocess
@@ -206,6 +207,7 @@ def airflow_env(
         "WAREHOUSE_DSN": warehouse,
         "RAW_ROOT": settings.raw_root,
         "STAGING_ROOT": settings.staging_root,
+        "EXPORT_ROOT": settings.export_root,
         "WAREHOUSE_CONN_ID": settings.warehouse_conn_id,
         "COSMOS_EXECUTION_MODE": settings.cosmos_execution_mode,
         "COSMOS_WATCHER_DEFERRABLE": "true" if components or settings.cosmos_watcher_deferrable else "false",
@@ -417,3 +419,72 @@ def main_airflow_env(argv: Sequence[str] | None = None) -> int:
     for key, value in sorted(airflow_env(executor=args.executor).items()):
         print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Task logs of `airflow dags test` runs
+# --------------------------------------------------------------------------------------------
+
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
+
+
+def split_task_logs(output: str) -> dict[tuple[str, int], str]:
+    """The output of ``airflow dags test`` cut into each task's part, by (task_id, map_index).
+
+    ``dags test`` runs the tasks one after the other in its own process and prints their logs;
+    each task's part lies between its ``[DAG TEST] starting`` and ``end task`` lines (a
+    deferred task's trigger runs in between, in line).
+    """
+    parts: dict[tuple[str, int], list[str]] = {}
+    current: tuple[str, int] | None = None
+    for line in output.splitlines(keepends=True):
+        start = _TASK_START.search(line)
+        if start:
+            current = (start.group(1), int(start.group(2)))
+            parts.setdefault(current, [])
+        if current is not None:
+            parts[current].append(line)
+        end = _TASK_END.search(line)
+        if end and current == (end.group(1), int(end.group(2))):
+            current = None
+    return {key: "".join(lines) for key, lines in parts.items()}
+
+
+def write_test_run_logs(output: str, dag_id: str, env: Mapping[str, str]) -> list[Path]:
+    """Write each task's log of the latest ``dags test`` run of ``dag_id`` where the UI reads task logs.
+
+    ``dags test`` runs the tasks in-process and only prints their logs, so the UI finds no log
+    file ("Log file not found on worker"). This writes them, per task instance, to the path of
+    Airflow's default ``log_filename_template`` under the ``base_log_folder`` of ``env``.
+    Returns the files written.
+    """
+    import psycopg
+
+    base = Path(env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or Path(env["AIRFLOW_HOME"]) / "logs")
+    dsn = _libpq_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "select run_id from dag_run where dag_id = %s order by id desc limit 1", (dag_id,)
+        ).fetchone()
+        if row is None:
+            return []
+        run_id = row[0]
+        instances = conn.execute(
+            "select task_id, map_index, try_number from task_instance where dag_id = %s and run_id = %s",
+            (dag_id, run_id),
+        ).fetchall()
+    parts = split_task_logs(output)
+    written = []
+    for task_id, map_index, try_number in instances:
+        text = parts.get((task_id, map_index))
+        if text is None or not try_number:
+            continue
+        folder = base / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        if map_index >= 0:
+            folder /= f"map_index={map_index}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"attempt={try_number}.log"
+        path.write_text(text)
+        written.append(path)
+    return written

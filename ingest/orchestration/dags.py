@@ -1,4 +1,4 @@
-"""What the DAG files call: the DAGs' shared names, which week a run works on, alerts, the dbt test gates.
+"""What the DAG files call: shared names, which week a run works on, alerts, dbt test gates, the report.
 
 The DAGs in ``airflow/dags/`` stay thin and call into this module and :mod:`ingest.steps.week`.
 Nothing here imports Airflow at module level (the DAG files import this module while Airflow
@@ -118,6 +118,8 @@ def _safe(fn: Any, default: Any = None) -> Any:
 def alert_on_failure(context: Mapping[str, Any]) -> None:
     """Task failure callback: log one greppable ``ALERT`` line (dag, task, run, week, exception).
 
+    A scrape sensor's line also names the scrape folders it waited on (``folder=``).
+
     Wire a pager/Slack/e-mail notifier here; the line is the contract for log-based alerting.
     """
     ti = context.get("task_instance") or context.get("ti")
@@ -134,19 +136,30 @@ def alert_on_failure(context: Mapping[str, Any]) -> None:
         week = _safe(lambda: transform_from_week(context))
     else:
         week = _safe(lambda: week_to_process(context))
+    folders = _safe(lambda: _marker_folders(context.get("task")), [])
     exception = context.get("exception")
     reason = " ".join(f"{type(exception).__name__}: {exception}".split()) if exception else "unknown"
     if len(reason) > 500:
         reason = reason[:497] + "..."
     alert_log.error(
-        "ALERT pipeline task failed: dag=%s task=%s run=%s week=%s try=%s exception=%s",
+        "ALERT pipeline task failed: dag=%s task=%s run=%s week=%s try=%s%s exception=%s",
         dag_id,
         task_id,
         run_id,
         week.isoformat() if week else "?",
         try_number,
+        f" folder={','.join(folders)}" if folders else "",
         reason,
     )
+
+
+def _marker_folders(task: Any) -> list[str]:
+    """The scrape folders a sensor task waited on ([] for other tasks); imported late (it imports Airflow)."""
+    if task is None or not (hasattr(task, "markers") or hasattr(task, "bucket_key")):
+        return []
+    from ingest.orchestration.scrape_signal import marker_folders
+
+    return marker_folders(task)
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,3 +219,22 @@ def _walk(task_group: Any) -> list[Any]:
         else:
             out.append(child)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The market report
+# --------------------------------------------------------------------------------------------
+
+
+def publish_market_report() -> dict[str, Any]:
+    """Build the market report of the latest market week and publish it to ``REPORT_ROOT``.
+
+    The transform DAG runs it after its dbt task group, so only metrics that passed their
+    tests reach the report.
+    """
+    from ingest.report.site import publish_report
+    from ingest.settings import get_settings
+
+    result = publish_report(get_settings())
+    logging.getLogger(__name__).info("market report of %s published: %s", result.week, result.home)
+    return result.to_dict()

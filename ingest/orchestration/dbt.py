@@ -50,6 +50,7 @@ def dbt_env(settings: Settings | None = None, dsn: str | None = None) -> dict[st
         "DBT_SCHEMA": settings.dbt_schema,
         "DBT_TARGET": settings.dbt_target,
         "WAREHOUSE_RAW_SCHEMA": settings.raw_schema,
+        "REPORT_URL": settings.report_url,  # the market report exposure's url
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
     }
@@ -90,8 +91,42 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None) -> Any:
         result = dbtRunner().invoke(full)
     if not result.success:
         detail = result.exception or _failures(result.result)
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {detail}")
+        hint = f"\n{SINGULAR_TEST_HINT}" if failed_singular_tests(result.result) else ""
+        raise RuntimeError(f"dbt {' '.join(args)} failed: {detail}{hint}")
     return result
+
+
+#: What to run when a singular test (``dbt_project/tests/marts/...``) fails: they recompute a mart
+#: from its inputs, so they fail when weeks were loaded or replaced after the marts were built.
+SINGULAR_TEST_HINT = (
+    "a singular test recomputes a mart from the listings and disagrees with it: weeks were loaded or "
+    "replaced after the marts were built. Rebuild from the earliest such week: "
+    "uv run ingest dbt build --vars '{from_week: YYYY-MM-DD}' (or everything: uv run ingest dbt build --full-refresh)"
+)
+
+
+def _node_results(results: Any) -> list[Any]:
+    try:
+        return list(results or [])
+    except TypeError:
+        return []
+
+
+def failed_singular_tests(results: Any) -> list[str]:
+    """The names of the failed or erroring singular tests among a dbt invocation's node results."""
+    return [
+        r.node.name
+        for r in _node_results(results)
+        if str(r.status) in {"fail", "error"}
+        and getattr(r.node, "resource_type", None) == "test"
+        and str(getattr(r.node, "original_file_path", "")).startswith("tests/")
+        and not str(getattr(r.node, "original_file_path", "")).startswith("tests/generic/")
+    ]
+
+
+def dbt_warnings(results: Any) -> list[str]:
+    """One line per node that ended ``warn`` (a test of warn severity that found rows): name and message."""
+    return [f"{r.node.name}: {r.message or 'warn'}" for r in _node_results(results) if str(r.status) == "warn"]
 
 
 def _failures(results: Any) -> str:

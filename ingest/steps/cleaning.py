@@ -1,6 +1,6 @@
 """Cleaning one chunk of raw rows into listings and quarantine rows.
 
-Per raw_listings.md and metrics.md: brand aliases to canonical brands,
+Per docs/input-format.md and docs/metrics.md: brand aliases to canonical brands,
 canonical reference numbers, models from the catalog (else from the listing's
 own fields), every price format, currency codes/symbols/conflicts, condition
 categories, timestamps to UTC, market_week, USD conversion with the ECB rate of
@@ -16,6 +16,7 @@ so a million rows cost a few thousand parser calls.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,30 +27,49 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.steps import catalog, fx, parsing
-from ingest.steps.reading import KNOWN_COLUMNS, FileRead
+from ingest.steps.reading import KNOWN_COLUMNS, NOT_UTF8_COLUMN, FileRead
 from ingest.steps.results import FileOutcome
 from ingest.steps.schema import CLEANED, CLEANED_QUARANTINE
 
 MIN_PRICE_USD = 100.0
 MAX_PRICE_USD = 10_000_000.0
 MAX_TIMESTAMP_DRIFT_DAYS = 7
+#: The longest listing_id, source, brand or reference_number (in characters) a row may carry:
+#: these are key and grouping columns, and an index entry has a size limit.
+MAX_KEY_CHARS = 200
+KEY_COLUMNS: tuple[str, ...] = ("listing_id", "source", "brand", "reference_number")
+#: Characters a PostgreSQL text (and jsonb) value cannot hold.
+UNSTORABLE = "\x00"
+#: How the raw values of such a row are kept (the detail of an ``unstorable_character`` row says it).
+UNSTORABLE_ESCAPES = (
+    "in raw_row those values are escaped: \\ doubled, NUL as \\u0000, a byte that is not UTF-8 as \\xNN"
+)
 
 # Row-level quarantine reasons, in the order they are checked.
 REASON_ORDER: tuple[str, ...] = (
+    "unstorable_character",
     "missing_listing_id",
     "missing_source",
     "missing_brand",
     "missing_reference",
+    "key_too_long",
     "bad_timestamp",
     "no_price",
     "price_on_request",
     "unparseable_price",
     "unknown_currency",
     "currency_conflict",
+    "no_exchange_rate",
     "price_out_of_bounds",
 )
 # Whole-file rejection reasons.
-FILE_REASONS: tuple[str, ...] = ("missing_required_columns", "malformed_csv")
+FILE_REASONS: tuple[str, ...] = (
+    "missing_required_columns",
+    "duplicate_columns",
+    "malformed_csv",
+    "malformed_gzip",
+    "unprocessable_file",
+)
 
 
 @dataclass
@@ -96,14 +116,66 @@ def _file_table(read: FileRead, file_index: int) -> pa.Table:
     assert table is not None
     cols = {name: _text(table, name) for name in KNOWN_COLUMNS}
     cols["_line"] = table.column("_line").combine_chunks()
+    cols[NOT_UTF8_COLUMN] = (
+        table.column(NOT_UTF8_COLUMN).combine_chunks()
+        if NOT_UTF8_COLUMN in table.column_names
+        else pa.nulls(table.num_rows, pa.string())
+    )
     cols["_file"] = pa.array(np.full(table.num_rows, file_index, dtype=np.int32))
     return pa.table(cols)
 
 
+def escape_unstorable(text: str) -> str:
+    """``text`` with each backslash doubled and each NUL written as ``\\u0000`` (reversible)."""
+    return text.replace("\\", "\\\\").replace(UNSTORABLE, "\\u0000") if UNSTORABLE in text else text
+
+
+def _escape_column(values: pa.Array) -> pa.Array:
+    """:func:`escape_unstorable` over a column (only the values holding a NUL change)."""
+    has = pc.fill_null(pc.match_substring(values, UNSTORABLE), False)
+    if not pc.any(has).as_py():
+        return values
+    escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), UNSTORABLE, "\\u0000")
+    return pc.if_else(has, escaped, values)
+
+
 def clean_files(reads: Sequence[FileRead]) -> CleanedChunk:
-    """Clean the rows of several files (one chunk) in one vectorised pass."""
+    """Clean the rows of several files (one chunk) in one vectorised pass.
+
+    Should the cleaning fail on something no rule foresaw, the files are cleaned one by one,
+    and a file that still fails is rejected alone (``unprocessable_file``, with the error).
+    """
+    try:
+        return _clean_chunk(reads)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one file's content must never stop the others
+        if len(reads) > 1:
+            return _concat_chunks([clean_files([r]) for r in reads])
+        (read,) = reads
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return _clean_chunk([FileRead(read.file, None, read.rows_read, "rejected", "unprocessable_file", detail)])
+
+
+def _concat_chunks(parts: Sequence[CleanedChunk]) -> CleanedChunk:
+    return CleanedChunk(
+        pa.concat_tables([p.listings for p in parts]),
+        pa.concat_tables([p.quarantine for p in parts]),
+        [f for p in parts for f in p.files],
+    )
+
+
+def _clean_chunk(reads: Sequence[FileRead]) -> CleanedChunk:
     files_meta = [
-        FileOutcome(r.file.name, r.file.scrape_date, r.status, r.rows_read, r.reason, r.detail) for r in reads
+        FileOutcome(
+            r.file.name,
+            r.file.scrape_date,
+            r.status,
+            r.rows_read,
+            r.reason,
+            None if r.detail is None else r.detail.replace(UNSTORABLE, "\\x00"),
+        )
+        for r in reads
     ]
     file_rejections = pa.Table.from_pylist(
         [
@@ -113,7 +185,7 @@ def clean_files(reads: Sequence[FileRead]) -> CleanedChunk:
                 "source_file": r.file.name,
                 "line": None,
                 "reason": r.reason,
-                "detail": f"{r.detail} (file rejected whole; {r.rows_read} data rows)",
+                "detail": f"{r.detail} (file rejected whole; {r.rows_read} data rows)".replace(UNSTORABLE, "\\x00"),
                 "source": None,
                 "listing_id": None,
                 "raw_row": None,
@@ -151,6 +223,20 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     def null_mask(values: pa.Array) -> np.ndarray:
         return pc.is_null(values).to_numpy(zero_copy_only=False)
 
+    # Characters no database text can hold: looked for only in the files that hold a NUL byte.
+    unstorable = np.zeros(n, dtype=bool)
+    nul_columns: dict[str, np.ndarray] = {}
+    if any(r.has_nul for r in reads):
+        for name in KNOWN_COLUMNS:
+            hit = pc.fill_null(pc.match_substring(table.column(name), UNSTORABLE), False).to_numpy(zero_copy_only=False)
+            if hit.any():
+                nul_columns[name] = hit
+                unstorable |= hit
+    not_utf8 = table.column(NOT_UTF8_COLUMN)
+    if not_utf8.null_count < n:  # values the reading found not to be UTF-8 (already escaped)
+        unstorable |= pc.is_valid(not_utf8).to_numpy(zero_copy_only=False)
+    flag(unstorable, "unstorable_character")
+
     listing_id = _blank_to_null(table.column("listing_id"))
     flag(null_mask(listing_id), "missing_listing_id")
     source_d = _Distinct(table.column("source"))
@@ -164,6 +250,14 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     reference_d = _Distinct(table.column("reference_number"))
     reference = reference_d.column(reference_d.map(parsing.canonical_reference))
     flag(null_mask(reference), "missing_reference")
+    long_keys: dict[str, np.ndarray] = {}
+    for name in KEY_COLUMNS:
+        values = table.column(name)
+        if (pc.max(pc.binary_length(values)).as_py() or 0) > MAX_KEY_CHARS:  # bytes >= characters: cheap test
+            long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_KEY_CHARS), False).to_numpy(zero_copy_only=False)
+            if long.any():
+                long_keys[name] = long
+                flag(long, "key_too_long")
 
     scraped_at = parsing.parse_timestamps(table.column("scraped_at"))
     ts_days = scraped_at.to_numpy(zero_copy_only=False).astype("datetime64[D]")
@@ -190,7 +284,7 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
     has_ccy = ~pd.isna(currency)
     if has_ccy.any():
         usd_per_unit[has_ccy] = fx.usd_per_unit(currency[has_ccy], scrape_days[has_ccy])
-    flag(has_ccy & np.isnan(usd_per_unit), "unknown_currency")
+    flag(has_ccy & np.isnan(usd_per_unit), "no_exchange_rate")  # a supported currency, no rate that early
     price_local = np.round(amount, 2)
     with np.errstate(invalid="ignore"):
         price_usd = np.round(price_local * usd_per_unit, 2)
@@ -239,12 +333,22 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
             "line": table.column("_line").take(bad),
             "reason": pa.array(reason[bad_idx], pa.string()),
             "detail": pa.array(
-                _details(reason[bad_idx], table, bad, price_usd[bad_idx], symbol.take(bad).to_pylist()),
+                _details(
+                    reason[bad_idx],
+                    table,
+                    bad,
+                    price_usd[bad_idx],
+                    symbol.take(bad).to_pylist(),
+                    scrape_dates,
+                    not_utf8.take(bad).to_pylist(),
+                    {name: hit[bad_idx] for name, hit in nul_columns.items()},
+                    {name: hit[bad_idx] for name, hit in long_keys.items()},
+                ),
                 pa.string(),
             ),
-            "source": source.take(bad),
-            "listing_id": listing_id.take(bad),
-            "raw_row": pa.array(_raw_rows(table, bad), pa.string()),
+            "source": _escape_column(source.take(bad)) if nul_columns else source.take(bad),
+            "listing_id": _escape_column(listing_id.take(bad)) if nul_columns else listing_id.take(bad),
+            "raw_row": pa.array(_raw_rows(table, bad, escape=bool(nul_columns)), pa.string()),
         },
         schema=QUARANTINE_SCHEMA,
     )
@@ -283,33 +387,67 @@ def null_np(values: pa.Array) -> np.ndarray:
     return pc.is_null(values).to_numpy(zero_copy_only=False)
 
 
+def _clip(value: str | None, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(value or '')} characters)"
+
+
 def _details(
-    reasons: np.ndarray, table: pa.Table, rows: pa.Array, price_usd: np.ndarray, symbol: list[str]
+    reasons: np.ndarray,
+    table: pa.Table,
+    rows: pa.Array,
+    price_usd: np.ndarray,
+    symbol: list[str],
+    scrape_dates: pa.Array,
+    not_utf8: list[str | None],
+    nul_columns: dict[str, np.ndarray],
+    long_keys: dict[str, np.ndarray],
 ) -> list[str | None]:
     price = table.column("price").take(rows).to_pylist()
     ccy = table.column("currency").take(rows).to_pylist()
     stamp = table.column("scraped_at").take(rows).to_pylist()
+    dates = scrape_dates.take(rows).to_pylist()
     out: list[str | None] = []
     for i, code in enumerate(reasons):
-        if code == "price_out_of_bounds":
+        if code == "unstorable_character":
+            names = ", ".join(name for name, hit in nul_columns.items() if hit[i])
+            found = [f"NUL (U+0000) in {names}"] if names else []
+            found += [f"bytes that are not UTF-8 in {not_utf8[i]}"] if not_utf8[i] else []
+            out.append(f"{'; '.join(found)}; {UNSTORABLE_ESCAPES}")
+        elif code == "key_too_long":
+            names = ", ".join(
+                f"{name} of {len(table.column(name)[rows[i].as_py()].as_py())} characters"
+                for name, hit in long_keys.items()
+                if hit[i]
+            )
+            out.append(f"{names} (at most {MAX_KEY_CHARS})")
+        elif code == "no_exchange_rate":
+            out.append(f"no ECB rate for currency {ccy[i]!r}, price {_clip(price[i])} on or before {dates[i]}")
+        elif code == "price_out_of_bounds" and not math.isfinite(price_usd[i]):
+            bounds = f"[{MIN_PRICE_USD:.0f}, {MAX_PRICE_USD:.0f}]"
+            out.append(f"price {_clip(price[i])}: a number too large for any amount, outside {bounds}")
+        elif code == "price_out_of_bounds":
             out.append(f"price_usd {price_usd[i]:.2f} outside [{MIN_PRICE_USD:.0f}, {MAX_PRICE_USD:.0f}]")
         elif code in {"no_price", "price_on_request", "unparseable_price"}:
-            out.append(f"price {price[i]!r}")
+            out.append(f"price {_clip(price[i])}")
         elif code == "currency_conflict":
-            out.append(f"currency {ccy[i]!r} but price {price[i]!r} implies {symbol[i]}")
+            out.append(f"currency {_clip(ccy[i])} but price {_clip(price[i])} implies {symbol[i]}")
         elif code == "unknown_currency":
-            out.append(f"currency {ccy[i]!r}, price {price[i]!r}")
+            out.append(f"currency {_clip(ccy[i])}, price {_clip(price[i])}")
         elif code == "bad_timestamp":
-            out.append(f"scraped_at {stamp[i]!r}")
+            out.append(f"scraped_at {_clip(stamp[i])}")
         else:
             out.append(None)
     return out
 
 
-def _raw_rows(table: pa.Table, rows: pa.Array) -> list[str]:
+def _raw_rows(table: pa.Table, rows: pa.Array, escape: bool = False) -> list[str]:
+    """The quarantined rows' raw values as JSON; ``escape``: some hold a NUL (jsonb cannot)."""
     if len(rows) == 0:
         return []
     subset = table.select(list(KNOWN_COLUMNS)).take(rows)
+    if escape:
+        subset = pa.table({name: _escape_column(subset.column(name).combine_chunks()) for name in subset.column_names})
     names = subset.column_names
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     return [  # column-wise to_pylist: about twice as fast as building a dict per row first

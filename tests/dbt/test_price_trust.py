@@ -358,7 +358,7 @@ def test_new_marts_have_enforced_contracts_and_documented_columns(built: dict) -
 
 
 def test_build_ran_the_trust_tests(built: dict, conn: psycopg.Connection) -> None:
-    """The full build ran (and passed) the unit tests, the new generic tests and the segment singular test."""
+    """The full build ran (and passed) the unit tests, the trust rules at every level and the segment singular test."""
     rows = conn.execute(
         "select node_unique_id, status from trust_full_audit.dbt_run_results where command = 'build'"
     ).fetchall()
@@ -372,15 +372,16 @@ def test_build_ran_the_trust_tests(built: dict, conn: psycopg.Connection) -> Non
     ):
         matches = [s for uid, s in status.items() if uid.startswith("unit_test.") and uid.endswith(f".{unit}")]
         assert matches == ["pass"], unit
-    for generic in (
-        "price_bands_ordered",
-        "median_interval_brackets_median",
-        "confidence_follows_n_priced",
-        "new_premium_matches_segments",
-        "segments_partition_group",
-    ):
+    # the bands, the interval and the confidence class are rules of each level's family tests
+    for level in ("reference", "specific_model", "parent_model", "brand"):
+        for family in ("price_metrics", "segment_price_metrics"):
+            results = [
+                s for uid, s in status.items() if uid.startswith(f"test.watch_market.{level}_{family}_rules_hold")
+            ]
+            assert results == ["pass"], (level, family)
+    for generic in ("new_premium_matches_segments", "segments_partition_group"):
         results = [s for uid, s in status.items() if uid.startswith(f"test.watch_market.{generic}_")]
-        assert results and set(results) == {"pass"}, generic
+        assert len(results) == 4 and set(results) == {"pass"}, generic
     singular = [s for uid, s in status.items() if "assert_reference_segment_median_matches_listings" in uid]
     assert singular == ["pass"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import boto3
@@ -16,6 +17,8 @@ from raw_week import BAD_ROWS, GOOD_ROWS, WEEK, write_week
 from ingest import storage
 from ingest.runner.local import run_week
 from ingest.settings import get_settings
+from ingest.steps.reading import week_files
+from ingest.steps.week import discover_weeks
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +73,39 @@ def test_week_from_s3_to_s3_staging(
     assert loaded == staged.num_rows
     assert files == 7
     assert summary.market_week == WEEK
+
+
+def test_scrape_folder_objects_on_s3_are_classified_like_local_ones(s3_endpoint: str, tmp_path: Path) -> None:
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket="watch-odd")
+    folder = "scrapes/scrape_date=2026-11-21"
+    keys = ["a.csv", "B.CSV", "c.csv.gz", "notes.txt", "_SUCCESS", "sub/x.csv", "empty/"]
+    for key in [*(f"{folder}/{k}" for k in keys), "scrapes/scrape_date=2026-02-30/x.csv", "scrapes/misc/y.csv"]:
+        client.put_object(Bucket="watch-odd", Key=key, Body=b"")
+    local = tmp_path / "scrapes"
+    for key in keys:
+        path = local / "scrape_date=2026-11-21" / key
+        if key.endswith("/"):
+            path.mkdir(parents=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+
+    on_s3 = week_files("s3://watch-odd/scrapes", WEEK)
+    here = week_files(str(local), WEEK)
+    assert on_s3[0] == here[0] == [date(2026, 11, 21)]
+    assert (
+        [f.name for f in on_s3[1]]
+        == [f.name for f in here[1]]
+        == [f"scrape_date=2026-11-21/{name}" for name in ("B.CSV", "a.csv", "c.csv.gz")]
+    )
+    assert (
+        [(f.source_file, f.reason) for f in on_s3[2]]
+        == [(f.source_file, f.reason) for f in here[2]]
+        == [
+            ("scrape_date=2026-11-21/empty/", "in_sub_folder"),
+            ("scrape_date=2026-11-21/notes.txt", "not_a_csv_file"),
+            ("scrape_date=2026-11-21/sub/x.csv", "in_sub_folder"),
+        ]
+    )
+    assert discover_weeks("s3://watch-odd/scrapes") == [WEEK]

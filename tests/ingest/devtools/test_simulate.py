@@ -1,6 +1,6 @@
 """The weekly-scrape simulator (ingest.devtools.simulate) and the catalog (ingest.steps.catalog).
 
-Every file is read back with Python's csv module exactly as a consumer of raw_listings.md
+Every file is read back with Python's csv module exactly as a consumer of docs/input-format.md
 would: the counts of the manifest and of its ledgers must match the files, the valid rows
 must parse, and their prices must follow the ground truth.
 """
@@ -183,8 +183,12 @@ def test_layout_per_contract(simulated: tuple[Path, dict[str, Any]]) -> None:
         scrape = date.fromisoformat(w["scrape_date"])
         assert scrape.weekday() in (5, 6)
         assert w["market_week"] == (scrape - timedelta(days=scrape.weekday())).isoformat()
-        names = sorted(p.name for p in (root / w["folder"]).iterdir())
+        paths = sorted((root / w["folder"]).iterdir())
+        marker = root / w["folder"] / "_SUCCESS"
+        assert marker in paths and marker.stat().st_size == 0  # the scraper's completion marker ...
+        names = sorted(p.name for p in paths if p != marker)
         assert names == sorted(f["name"] for f in w["files"])
+        assert all(p.stat().st_mtime_ns <= marker.stat().st_mtime_ns for p in paths)  # ... written last
         assert 65 <= len(names) <= 80
         assert all(FILE_NAME.match(n) for n in names)
         assert {"chrono24-1.csv", "chrono24-2.csv", "ebay-1.csv", "reddit-watchexchange.csv"} <= set(names)
@@ -555,7 +559,7 @@ def test_s3_output(s3_endpoint: str, tmp_path: Path) -> None:
     week = manifest["weeks"][0]
     keys = [f.name for f in storage.list_files("s3://scrapes/raw")]
     scrape_keys = {k for k in keys if k.startswith("scrape_date=")}
-    assert scrape_keys == {f"{week['folder']}/{f['name']}" for f in week["files"]}
+    assert scrape_keys == {f"{week['folder']}/{f['name']}" for f in week["files"]} | {f"{week['folder']}/_SUCCESS"}
     assert {f"_simulator/{n}" for n in ("manifest.json", "truth_weekly.csv", "truth_references.csv")} <= set(keys)
     assert storage.list_dirs("s3://scrapes/raw") == ["_simulator", week["folder"]]
     # The bytes are those of a local run with the same seed.

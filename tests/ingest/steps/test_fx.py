@@ -116,11 +116,13 @@ def test_dates_after_the_last_published_use_the_last_rate() -> None:
 
 def test_unknown_currency_missing_values_and_dates_before_1999_are_nan() -> None:
     rates = load_rates(bundled_history_path())
-    currencies = ["XYZ", "SEK", None, "", "GBP", "EUR", "USD", "GBP"]
-    days = [date(2026, 10, 30)] * 4 + [date(1998, 12, 31), date(1998, 12, 31), None, date(1999, 1, 4)]
+    currencies = ["XYZ", "SEK", None, "", "GBP", "EUR", "GBP", "USD", "USD"]
+    days = [date(2026, 10, 30)] * 4 + [date(1998, 12, 31), date(1998, 12, 31), date(1999, 1, 4)]
+    days += [date(1998, 12, 31), None]
     result = usd_per_unit(np.array(currencies, dtype=object), pd.Series(days, dtype=object), rates)
-    assert np.isnan(result[:7]).all()
-    assert result[7] == pytest.approx(file_usd_per("GBP", date(1999, 1, 4)), rel=1e-12)
+    assert np.isnan(result[:6]).all()
+    assert result[6] == pytest.approx(file_usd_per("GBP", date(1999, 1, 4)), rel=1e-12)
+    assert result[7:].tolist() == [1.0, 1.0]  # a dollar needs no rate, whatever the date
 
 
 def test_cny_before_its_first_publication_is_nan() -> None:

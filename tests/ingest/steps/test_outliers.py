@@ -11,6 +11,7 @@ import pytest
 from ingest.steps.dedup import dedup_listings, latest_rows
 from ingest.steps.outliers import flag_outliers, group_medians
 from ingest.steps.outliers import table_outlier_flags as outlier_flags
+from ingest.steps.schema import LISTINGS
 
 
 def test_group_medians_match_numpy_per_group() -> None:
@@ -85,6 +86,24 @@ def test_dedup_without_duplicates_returns_the_table() -> None:
     table = _listings([("a", "1", "a.csv", 1, 8, 1.0), ("a", "2", "a.csv", 2, 8, 2.0)])
     assert latest_rows(table) is None
     assert dedup_listings(table) is table
+
+
+def test_dedup_compares_source_and_listing_id_as_a_pair() -> None:
+    # joined with the unit separator, both pairs would read "x\x1fy\x1fz": two listings all the same
+    table = _listings(
+        [
+            ("x\x1fy", "z", "a.csv", 2, 8, 1.0),
+            ("x", "y\x1fz", "a.csv", 3, 8, 2.0),
+            ("x", "y\x1fz", "a.csv", 4, 9, 3.0),  # a true repeat of the second: latest wins
+        ]
+    )
+    assert latest_rows(table).tolist() == [True, False, True]
+
+
+def test_outlier_flags_of_an_empty_week() -> None:
+    # a week whose every file was rejected (the dictionary of an empty column has no chunk to combine)
+    empty = LISTINGS.arrow_schema.empty_table()
+    assert outlier_flags(empty).tolist() == []
 
 
 @pytest.mark.parametrize("restrict", [False, True])

@@ -1,4 +1,4 @@
-"""The scalar parsers and the vectorised timestamp parser pin the forms of raw_listings.md."""
+"""The scalar parsers and the vectorised timestamp parser pin the forms of docs/input-format.md."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from ingest.steps.parsing import (
 @pytest.mark.parametrize(
     ("text", "amount", "currency"),
     [
-        # Every form of the price column in raw_listings.md.
+        # Every form of the price column in docs/input-format.md.
         ("12500", 12500.0, None),
         ("12,500", 12500.0, None),
         ("12.500,00", 12500.0, None),
@@ -268,7 +268,7 @@ def test_parse_prices_matches_parse_price_row_for_row() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        # Every form of the currency column in raw_listings.md.
+        # Every form of the currency column in docs/input-format.md.
         ("USD", "USD"),
         ("usd", "USD"),
         ("$", "USD"),
@@ -363,7 +363,7 @@ def test_resolve_currency_rejects_unsupported_codes() -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        # Every raw value of the metrics.md table.
+        # Every raw value of the docs/metrics.md table.
         ("New", "new"),
         ("Brand new", "new"),
         ("Unworn", "unworn"),
@@ -508,7 +508,7 @@ def test_resolve_brand(text: str | None, brand: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "reference"),
     [
-        # Every reference form of raw_listings.md.
+        # Every reference form of docs/input-format.md.
         ("126500LN", "126500LN"),
         ("126500 LN", "126500LN"),
         ("126500-LN", "126500LN"),
@@ -568,7 +568,7 @@ def utc(*args: int) -> datetime:
 
 
 TIMESTAMP_CASES = [
-    # The three forms of raw_listings.md.
+    # The three forms of docs/input-format.md.
     ("2026-11-14", utc(2026, 11, 14)),
     ("2026-11-14T22:03:11Z", utc(2026, 11, 14, 22, 3, 11)),
     ("2026-11-14 22:03:11+01:00", utc(2026, 11, 14, 21, 3, 11)),
@@ -713,6 +713,11 @@ _ROW = "2026-11-21,Rolex,126610LN,12500,USD,New,"  # the fixed fields before lis
         (f'{_HEAD}\n{_ROW}1,"a\nb"\n{_ROW}2,c', [2, 4]),  # ... and none at the end of the file
         (f'{_HEAD}\r\n{_ROW}1,"x"\r\n{_ROW}2,"y\r\nz"\r\n{_ROW}3,w\r\n', [2, 3, 5]),  # CRLF
         (f"{_HEAD}\n{_ROW}1,a\n{_ROW}2,b", [2, 3]),  # no quotes, no final newline
+        (f"{_HEAD}\n\n{_ROW}1,a\n\n\n{_ROW}2,b\n\n", [3, 6]),  # blank lines count
+        (f'\n{_HEAD}\n{_ROW}1,"a\n\nb"\n\n{_ROW}2,b\n', [3, 7]),  # a blank line first; one inside quotes
+        (f"{_HEAD}\r\n\r\n{_ROW}1,a\r\n{_ROW}2,b\r\n", [3, 4]),  # CRLF blank line
+        (f'{_HEAD}\r{_ROW}1,"a\rb"\r\r{_ROW}2,b\r{_ROW}3,c', [2, 5, 6]),  # lone CR line ends
+        (f'{_HEAD}\n{_ROW}1,"say ""hi"""\n\n{_ROW}2,"x\ny"\n{_ROW}3,z\n', [2, 4, 6]),  # doubled quotes
     ],
 )
 def test_parse_csv_bytes_physical_lines(text: str, lines: list[int]) -> None:

@@ -1,4 +1,4 @@
--- Asserts the ingest's outlier contract (metrics.md) on the latest
+-- Asserts the ingest's outlier contract (docs/metrics.md) on the latest
 -- var('test_sample_weeks') market weeks of stg_raw__listings: listings are
 -- flagged outliers only within (brand, reference_number, market_week) groups
 -- of at least 4 valid listings. An upstream data-health signal: warn.
