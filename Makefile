@@ -12,7 +12,7 @@ DEMO_WEEKS ?= 53
 DEMO_ROWS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: help venv system-deps demo test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
+.PHONY: help venv system-deps demo report test test-fast lint format bench dbt-build docs docs-serve sample-data airflow-e2e airflow-standalone db-stop clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ system-deps: ## Install the Debian packages the tests use (Chromium, docker-comp
 
 demo: $(STAMP) ## The main job: simulate a year of scrapes, backfill, run this week through Airflow, print the summary
 	@$(RUN) python -m ingest.devtools.demo --weeks $(DEMO_WEEKS) --rows-per-week $(DEMO_ROWS) --seed $(DEMO_SEED)
+
+report: $(STAMP) ## Build the market report (static site) of the latest week into REPORT_ROOT (extra args: REPORT_ARGS=...)
+	@$(RUN) ingest report $(REPORT_ARGS)
 
 test: $(STAMP) system-deps ## The whole test suite (what .ci/run runs)
 	@$(RUN) pytest -q

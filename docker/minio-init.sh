@@ -1,6 +1,7 @@
 #!/bin/sh
-# One-shot job of the `minio-init` service (minio/mc image): create the raw,
-# staging and exports buckets. Safe to rerun (existing buckets are kept as they are).
+# One-shot job of the `minio-init` service (minio/mc image): create the raw, staging,
+# exports and report buckets; the report bucket is readable anonymously (the market report
+# is a static site read in a browser). Safe to rerun (existing buckets are kept as they are).
 set -eu
 
 : "${MINIO_ROOT_USER:?MINIO_ROOT_USER is required}"
@@ -9,8 +10,10 @@ endpoint="${MINIO_ENDPOINT:-http://minio:9000}"
 
 mc alias set watch "${endpoint}" "${MINIO_ROOT_USER}" "${MINIO_ROOT_PASSWORD}" >/dev/null
 
-for bucket in "${RAW_BUCKET:-watch-raw}" "${STAGING_BUCKET:-watch-staging}" "${EXPORT_BUCKET:-watch-exports}"; do
+for bucket in "${RAW_BUCKET:-watch-raw}" "${STAGING_BUCKET:-watch-staging}" "${EXPORT_BUCKET:-watch-exports}" \
+  "${REPORT_BUCKET:-watch-report}"; do
   mc mb --ignore-existing "watch/${bucket}"
 done
+mc anonymous set download "watch/${REPORT_BUCKET:-watch-report}"
 
 mc ls watch

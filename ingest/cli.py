@@ -6,6 +6,7 @@ ingest run --source SRC --all                  (every scrape folder: backfill)
 ingest dbt ARGS...                             (dbt against the configured warehouse)
 ingest summary                                 (the market summary from the marts)
 ingest export --weeks W [W ...] | --from-week W | --all   (the marts' weeks as Parquet to EXPORT_ROOT)
+ingest report [--out DEST] [--week YYYY-MM-DD]  (the market report: a static site, folder or s3://)
 ingest db start|stop|dsn|env|psql              (the checkout's embedded PostgreSQL)
 ingest airflow-setup | airflow ARGS | airflow-env  (Airflow on this machine)
 """
@@ -148,6 +149,25 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     return print_market_summary(settings, limit=args.limit)
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.report.data import ReportError
+    from ingest.report.site import publish_report
+
+    try:
+        result = publish_report(settings, out=args.out, week=args.week)
+    except ReportError as exc:
+        _eprint(f"ingest report: {exc}")
+        return 1
+    print(
+        f"market report of the week of {result.week}: {result.n_pages:,} pages ({result.n_brands} brands, "
+        f"{result.n_references:,} references), {result.bytes_written / 1e6:.1f} MB in "
+        f"{result.load_s + result.render_s + result.write_s:.1f} s (read {result.load_s:.1f}, "
+        f"pages {result.render_s:.1f}, write {result.write_s:.1f})"
+    )
+    print(f"home page: {result.home}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
 
@@ -241,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print the market summary from the marts")
     summary.add_argument("--limit", type=int, default=5)
     summary.set_defaults(func=cmd_summary)
+
+    report = sub.add_parser("report", help="build the market report (a static site) from the marts")
+    report.add_argument("--out", help="where to write it: a folder or s3://bucket/prefix (default: REPORT_ROOT)")
+    report.add_argument("--week", type=_week, help="the market week to report (default: the latest)")
+    report.set_defaults(func=cmd_report)
 
     export = sub.add_parser("export", help="publish the marts' weeks as Parquet to EXPORT_ROOT (folder or s3://)")
     weeks = export.add_mutually_exclusive_group(required=True)

@@ -92,6 +92,8 @@ class Settings:
     raw_root: str
     staging_root: str
     export_root: str  # where the marts' rebuilt weeks are published as Parquet (folder or s3://)
+    report_root: str  # where the market report is published: a folder or s3://bucket/prefix
+    report_url: str  # where readers find it (the dbt exposure's url)
     warehouse_dsn: str | None  # a libpq URI; None: the embedded server
     embedded_pgdata: Path
     embedded_database: str
@@ -149,6 +151,8 @@ def load_settings() -> Settings:
         raw_root=_env("RAW_ROOT", str(data_dir / "raw")),
         staging_root=_env("STAGING_ROOT", str(data_dir / "staging")),
         export_root=_env("EXPORT_ROOT", str(data_dir / "exports")),
+        report_root=_env("REPORT_ROOT", str(data_dir / "report")),
+        report_url=_env("REPORT_URL", (data_dir / "report" / "index.html").as_uri()),
         warehouse_dsn=_env_optional("WAREHOUSE_DSN"),
         embedded_pgdata=pgdata,
         embedded_database=_env("EMBEDDED_DATABASE", "watch"),

@@ -382,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             "AWS_DEFAULT_REGION": "us-east-1",
             "RAW_ROOT": f"s3://{BUCKET}/raw",
             "STAGING_ROOT": f"s3://{BUCKET}/staging",
+            "REPORT_ROOT": f"s3://{BUCKET}/report",
             "AIRFLOW_HOME": str(workdir / "airflow"),
             "DO_NOT_TRACK": "1",
         }
@@ -513,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not counts or empty:
                     raise RuntimeError(f"marts without rows for week {week}: {empty or 'no mart tables found'}")
                 say(f"marts with rows for {week}: " + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in counts.items()))
+                home = boto3.client("s3", endpoint_url=s3_url).head_object(Bucket=BUCKET, Key="report/index.html")
+                say(f"market report published: s3://{BUCKET}/report/index.html ({home['ContentLength']:,} bytes)")
                 ok = True
                 parse = processor_parse_times(log_dir / "dag-processor.log")
                 figures["dag_processor_parse_s"] = {f: max(v) for f, v in parse.items()}

@@ -109,6 +109,11 @@ def watch_transform() -> None:
     Execution mode (`COSMOS_EXECUTION_MODE`): `watcher` runs one `dbt build`
     in the producer task and the model/test tasks watch its results; `local`
     runs one dbt command per task. Both use dbt in-process (dbtRunner).
+
+    **publish_report** runs after the whole dbt task group succeeded (a failed
+    model or test leaves it `upstream_failed`): it builds the market report, a
+    static site of the latest market week, and publishes it to `REPORT_ROOT`
+    (a folder, or `s3://` in production).
     """
 
     @task
@@ -165,8 +170,15 @@ def watch_transform() -> None:
 
         return export(get_settings(), from_week=date.fromisoformat(from_week), run=context["run_id"]).to_dict()
 
+    @task
+    def publish_report() -> dict[str, Any]:
+        """The market report of the latest week, published to REPORT_ROOT."""
+        from ingest.orchestration.dags import publish_market_report
+
+        return publish_market_report()
+
     week = resolve_week()
-    week >> dbt >> export_marts(week)
+    week >> dbt >> [export_marts(week), publish_report()]
 
 
 watch_transform()

@@ -9,6 +9,9 @@ dbt (issue 4): the build time of one new 1,000,000-listing week on top of 52 wee
   of history and on top of 4 weeks.
 Airflow (issue 5): DAG parse time, and the end-to-end wall time of the ingest and
   transform DAGs through the Celery stack (``scripts/airflow_e2e.py``).
+Report (issue 16): ``ingest report`` on simulated marts of 400 references (the demo's year)
+  and of 5,000 (53 weeks each): the time to read the marts, render the pages and write them,
+  and the largest reference page (targets: < 30 s, < 3 min, < 300 KB).
 
 Everything runs in a separate database ``bench`` (and ``.data/bench``), so the
 demo's data is untouched.
@@ -348,6 +351,157 @@ def bench_airflow(rows: int) -> None:
     subprocess.run([sys.executable, str(script), "--rows-per-week", str(rows), "--bench"], check=False)
 
 
+# Mart-shaped tables of n references over w weeks, generated inside PostgreSQL: a smooth price
+# path per reference, listing counts cycling through low, medium and high confidence.
+_REPORT_MARTS_SQL = """
+create schema analytics;
+create schema raw;
+create table analytics.reference_price_metrics as
+with g as (
+    select r, i, date '{first}' + 7 * i as market_week,
+           'Brand ' || lpad((r % 40)::text, 2, '0') as brand,
+           'REF' || lpad(r::text, 5, '0') || '/A' as reference_number,
+           (1000 + (r * 7919) % 60000)::numeric as base,
+           case r % 5 when 0 then 3 when 1 then 12 else 25 + r % 40 end as n
+    from generate_series(1, {n}) as r, generate_series(0, {w} - 1) as i
+), p as (
+    select *, round(base * (1 + 0.1 * sin(r + i / 8.0))::numeric, 2) as price from g
+)
+select brand, reference_number, market_week, n + 1 as n_listings, n as n_priced,
+       price as median_price_usd, round(price * 0.99, 2) as market_price_usd,
+       {changes}
+       round(price * 0.85, 2) as p10_price_usd, round(price * 0.93, 2) as p25_price_usd,
+       round(price * 1.07, 2) as p75_price_usd, round(price * 1.15, 2) as p90_price_usd,
+       case when n >= 6 then round(price * 0.97, 2) end as median_ci_low_usd,
+       case when n >= 6 then round(price * 1.03, 2) end as median_ci_high_usd,
+       case when n >= 20 then 'high' when n >= 5 then 'medium' else 'low' end as confidence,
+       case when n >= 20 then 0.08 end as new_premium,
+       r
+from p;
+create table analytics.reference_segment_price_metrics as
+select brand, reference_number, market_week, s.segment, n_priced / 2 as n_priced, market_price_usd,
+       round(market_price_usd * s.f, 2) as median_price_usd
+from analytics.reference_price_metrics, (values ('new', 1.08), ('preowned', 0.98)) as s (segment, f);
+create table analytics.reference_volatility as
+select brand, reference_number, market_week, {volatility} from analytics.reference_price_metrics;
+create table analytics.reference_composition as
+select brand, reference_number, market_week, n_listings, n_listings / 4 as n_new,
+       n_listings - n_listings / 4 - 1 as n_preowned, (n_listings / 4)::numeric / n_listings as pct_new,
+       (n_listings - n_listings / 4 - 1)::numeric / n_listings as pct_preowned, {conditions}
+from analytics.reference_price_metrics;
+create table analytics.reference_liquidity as
+select brand, reference_number, market_week, {liquidity} from analytics.reference_price_metrics;
+create table analytics.parent_model_price_metrics as
+select *, 'Parent ' || r as parent_model from analytics.reference_price_metrics where r <= {n} / 10;
+create table analytics.parent_model_volatility as
+select brand, parent_model, market_week, {volatility} from analytics.parent_model_price_metrics;
+create table analytics.parent_model_liquidity as
+select brand, parent_model, market_week, {liquidity} from analytics.parent_model_price_metrics;
+create table analytics.brand_price_metrics as select * from analytics.reference_price_metrics where r <= 40;
+create table analytics.brand_volatility as
+select brand, market_week, {volatility} from analytics.brand_price_metrics;
+create table analytics.brand_liquidity as select brand, market_week, {liquidity} from analytics.brand_price_metrics;
+create table analytics.brand_price_index as
+select brand, market_week, round(100 * market_price_usd / median_price_usd, 4) as index_value,
+       n_priced as n_matched_references, {index_changes}
+from analytics.brand_price_metrics;
+create table analytics.market_price_index as
+select market_week, avg(index_value) as index_value, sum(n_matched_references) as n_matched_references,
+       {market_index_changes}
+from analytics.brand_price_index group by market_week;
+create table raw.listings as
+select brand, reference_number, market_week, 'Specific ' || r as specific_model, 'Parent ' || (r / 10) as parent_model
+from analytics.reference_price_metrics, generate_series(1, 20)
+where market_week = date '{first}' + 7 * ({w} - 1);
+{indexes}
+create table raw.ingest_runs as
+select date '{first}' + 7 * ({w} - 1) as market_week, now() as finished_at, 1000000 as rows_loaded,
+       1234 as rows_quarantined, 'succeeded' as status;
+"""
+
+
+def _report_marts_sql(n_refs: int, weeks: int, first: date) -> str:
+    horizons = (("1w", 1), ("1m", 4), ("3m", 13), ("6m", 26), ("1y", 52))
+    changes = "".join(
+        f"case when i >= {k} then round((0.1 * (sin(r + i / 8.0) - sin(r + (i - {k}) / 8.0)))::numeric, 10) end "
+        f"as change_{h}, "
+        for h, k in horizons
+    )
+    volatility = ", ".join(
+        [
+            f"0.1 + (length(reference_number) % 7) / 50.0 + {j} / 100.0 as volatility_{h}"
+            for j, (h, _) in enumerate(horizons[1:])
+        ]
+        + [f"change_{h} * 2 as growth_{h}" for h, _ in horizons[1:]]
+    )
+    conditions = ", ".join(
+        f"(n_listings - n_listings / 4 - 1) / 7 as n_{c}, "
+        f"((n_listings - n_listings / 4 - 1) / 7)::numeric / n_listings as pct_{c}"
+        for c in ("unworn", "very_good", "good", "fair", "poor", "incomplete", "preowned_unspecified")
+    )
+    conditions += ", 1 as n_unknown, 1.0 / n_listings as pct_unknown"
+    liquidity = (
+        "n_listings / 5 as n_new_listings, n_listings / 6 as n_ended_listings, "
+        "0.1 + (n_priced % 20) / 100.0 as sell_through_rate, n_listings / 10 as n_price_cuts, "
+        "0.1 as pct_price_cut, 3 + n_priced % 12 as median_weeks_on_market, n_listings * 3 as n_spells"
+    )
+    index_changes = ", ".join(f"change_{h} as index_change_{h}" for h, _ in horizons)
+    market_index_changes = ", ".join(f"avg(index_change_{h}) as index_change_{h}" for h, _ in horizons)
+    indexes = "".join(
+        f"create index on analytics.{level}_{family} (market_week);\n"
+        for level in ("reference", "parent_model", "brand")
+        for family in ("price_metrics", "volatility", "liquidity")
+    )
+    indexes += "create index on analytics.reference_segment_price_metrics (market_week);\n"
+    indexes += "create index on analytics.reference_composition (market_week);\n"
+    return _REPORT_MARTS_SQL.format(
+        indexes=indexes,
+        first=first,
+        n=n_refs,
+        w=weeks,
+        changes=changes,
+        volatility=volatility,
+        conditions=conditions,
+        liquidity=liquidity,
+        index_changes=index_changes,
+        market_index_changes=market_index_changes,
+    )
+
+
+def bench_report(sizes: tuple[int, ...] = (400, 5000), weeks: int = 53) -> dict:
+    """``publish_report`` on simulated marts: the seconds of each part and the largest reference page."""
+    import dataclasses
+
+    from ingest.report.site import publish_report
+
+    settings = load_settings()
+    server_dsn = ensure_warehouse(settings)
+    first = date(2025, 11, 24)
+    figures: dict[str, dict] = {}
+    for n_refs in sizes:
+        dsn = _fresh_database(server_dsn, "bench_report")
+        t = time.perf_counter()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(_report_marts_sql(n_refs, weeks, first))
+        prepared = time.perf_counter() - t
+        bench_settings = dataclasses.replace(settings, warehouse_dsn=dsn, dbt_schema="analytics", raw_schema="raw")
+        out = settings.data_dir / "bench" / f"report-{n_refs}"
+        result = publish_report(bench_settings, out=str(out))
+        total = result.load_s + result.render_s + result.write_s
+        biggest = max((p.stat().st_size for p in (out / "references").iterdir()), default=0)
+        figures[str(n_refs)] = {**result.to_dict(), "total_s": round(total, 2), "largest_reference_page": biggest}
+        target = 30 if n_refs <= 400 else 180
+        print(
+            f"[report] {n_refs:,} references x {weeks} weeks (marts generated in {prepared:.1f} s): "
+            f"{result.n_pages:,} pages, {result.bytes_written / 1e6:.1f} MB in {total:.1f} s "
+            f"(read {result.load_s:.1f}, render {result.render_s:.1f}, write {result.write_s:.1f}; "
+            f"target < {target} s); "
+            f"largest reference page {biggest / 1000:.0f} KB (target < 300 KB)",
+            flush=True,
+        )
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ingest.devtools.bench",
@@ -357,9 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--history-rows", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--only", choices=["ingest", "dbt", "airflow"], action="append")
+    parser.add_argument("--only", choices=["ingest", "dbt", "airflow", "report"], action="append")
     args = parser.parse_args(argv)
-    only = set(args.only or ["ingest", "dbt", "airflow"])
+    only = set(args.only or ["ingest", "dbt", "airflow", "report"])
     figures: dict = {}
     if "ingest" in only:
         figures["ingest"] = bench_ingest(args.rows, args.seed)
@@ -367,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["dbt"] = bench_dbt(args.rows, args.history_rows)
     if "airflow" in only:
         bench_airflow(args.rows)
+    if "report" in only:
+        figures["report"] = bench_report()
     out = load_settings().data_dir / "bench" / "figures.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2))

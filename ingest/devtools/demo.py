@@ -5,8 +5,9 @@
 3. build the dbt history (``dbt build``: models and tests);
 4. run this week through Airflow: ``airflow dags test`` of the ingest DAG, then
    of the Cosmos-rendered transform DAG (each model with its tests after it, then the
-   Parquet export), their task logs written where the Airflow UI reads them;
-5. print the market summary and where to look next (the Airflow UI and its login).
+   Parquet export and the market report), their task logs written where the Airflow UI reads them;
+5. print the market summary, build the market report (a static site in REPORT_ROOT) and say
+   where to look next (the Airflow UI and its login).
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ def run_airflow_week(settings: Settings, week: date) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from ingest.orchestration.dbt import dbt_warnings, run_dbt
+    from ingest.report.site import publish_report
     from ingest.report.summary import print_market_summary
     from ingest.steps.week import discover_weeks
 
@@ -188,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
 
     _say("[5/5] market summary")
     print_market_summary(settings)
+    report = publish_report(settings)  # the transform DAG published it too: this also covers --skip-airflow
+    seconds = report.load_s + report.render_s + report.write_s
+    _say(f"market report: {report.n_pages:,} pages of the week of {report.week} built in {seconds:.1f} s")
     _say(f"demo finished in {time.perf_counter() - started:.0f} s. Where to look next:")
     if not args.skip_airflow:
         from ingest.orchestration.airflow_home import ADMIN_USER, DEFAULT_API_PORT, admin_password
@@ -208,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     _say("  - dbt docs site:    make docs-serve                     (http://127.0.0.1:8081)")
     _say("  - the warehouse:    uv run ingest db psql               (schemas raw, analytics_*)")
     _say("  - rerun one week:   uv run ingest run --week " + this_week.isoformat())
+    _say(f"  - market report:    {report.home}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""What the DAG files call: the DAGs' shared names, which week a run works on, alerts, the dbt test gates.
+"""What the DAG files call: shared names, which week a run works on, alerts, dbt test gates, the report.
 
 The DAGs in ``airflow/dags/`` stay thin and call into this module and :mod:`ingest.steps.week`.
 Nothing here imports Airflow at module level (the DAG files import this module while Airflow
@@ -219,3 +219,22 @@ def _walk(task_group: Any) -> list[Any]:
         else:
             out.append(child)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The market report
+# --------------------------------------------------------------------------------------------
+
+
+def publish_market_report() -> dict[str, Any]:
+    """Build the market report of the latest market week and publish it to ``REPORT_ROOT``.
+
+    The transform DAG runs it after its dbt task group, so only metrics that passed their
+    tests reach the report.
+    """
+    from ingest.report.site import publish_report
+    from ingest.settings import get_settings
+
+    result = publish_report(get_settings())
+    logging.getLogger(__name__).info("market report of %s published: %s", result.week, result.home)
+    return result.to_dict()

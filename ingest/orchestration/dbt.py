@@ -50,6 +50,7 @@ def dbt_env(settings: Settings | None = None, dsn: str | None = None) -> dict[st
         "DBT_SCHEMA": settings.dbt_schema,
         "DBT_TARGET": settings.dbt_target,
         "WAREHOUSE_RAW_SCHEMA": settings.raw_schema,
+        "REPORT_URL": settings.report_url,  # the market report exposure's url
         "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
         "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
     }

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.steps import catalog, fx, parsing
-from ingest.steps.reading import KNOWN_COLUMNS, FileRead
+from ingest.steps.reading import KNOWN_COLUMNS, NOT_UTF8_COLUMN, FileRead
 from ingest.steps.results import FileOutcome
 from ingest.steps.schema import CLEANED, CLEANED_QUARANTINE
 
@@ -40,6 +40,10 @@ MAX_KEY_CHARS = 200
 KEY_COLUMNS: tuple[str, ...] = ("listing_id", "source", "brand", "reference_number")
 #: Characters a PostgreSQL text (and jsonb) value cannot hold.
 UNSTORABLE = "\x00"
+#: How the raw values of such a row are kept (the detail of an ``unstorable_character`` row says it).
+UNSTORABLE_ESCAPES = (
+    "in raw_row those values are escaped: \\ doubled, NUL as \\u0000, a byte that is not UTF-8 as \\xNN"
+)
 
 # Row-level quarantine reasons, in the order they are checked.
 REASON_ORDER: tuple[str, ...] = (
@@ -112,6 +116,11 @@ def _file_table(read: FileRead, file_index: int) -> pa.Table:
     assert table is not None
     cols = {name: _text(table, name) for name in KNOWN_COLUMNS}
     cols["_line"] = table.column("_line").combine_chunks()
+    cols[NOT_UTF8_COLUMN] = (
+        table.column(NOT_UTF8_COLUMN).combine_chunks()
+        if NOT_UTF8_COLUMN in table.column_names
+        else pa.nulls(table.num_rows, pa.string())
+    )
     cols["_file"] = pa.array(np.full(table.num_rows, file_index, dtype=np.int32))
     return pa.table(cols)
 
@@ -223,6 +232,9 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
             if hit.any():
                 nul_columns[name] = hit
                 unstorable |= hit
+    not_utf8 = table.column(NOT_UTF8_COLUMN)
+    if not_utf8.null_count < n:  # values the reading found not to be UTF-8 (already escaped)
+        unstorable |= pc.is_valid(not_utf8).to_numpy(zero_copy_only=False)
     flag(unstorable, "unstorable_character")
 
     listing_id = _blank_to_null(table.column("listing_id"))
@@ -328,6 +340,7 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
                     price_usd[bad_idx],
                     symbol.take(bad).to_pylist(),
                     scrape_dates,
+                    not_utf8.take(bad).to_pylist(),
                     {name: hit[bad_idx] for name, hit in nul_columns.items()},
                     {name: hit[bad_idx] for name, hit in long_keys.items()},
                 ),
@@ -386,6 +399,7 @@ def _details(
     price_usd: np.ndarray,
     symbol: list[str],
     scrape_dates: pa.Array,
+    not_utf8: list[str | None],
     nul_columns: dict[str, np.ndarray],
     long_keys: dict[str, np.ndarray],
 ) -> list[str | None]:
@@ -397,7 +411,9 @@ def _details(
     for i, code in enumerate(reasons):
         if code == "unstorable_character":
             names = ", ".join(name for name, hit in nul_columns.items() if hit[i])
-            out.append(f"NUL (U+0000) in {names}; in raw_row those values have \\ doubled and NUL written as \\u0000")
+            found = [f"NUL (U+0000) in {names}"] if names else []
+            found += [f"bytes that are not UTF-8 in {not_utf8[i]}"] if not_utf8[i] else []
+            out.append(f"{'; '.join(found)}; {UNSTORABLE_ESCAPES}")
         elif code == "key_too_long":
             names = ", ".join(
                 f"{name} of {len(table.column(name)[rows[i].as_py()].as_py())} characters"

@@ -60,6 +60,10 @@ SUCCESS_MARKER = "_SUCCESS"
 # File ledger reasons of objects that are not read (status ignored).
 IGNORED_REASONS: tuple[str, ...] = ("not_a_csv_file", "in_sub_folder")
 
+#: The column a file's table carries when some of its values are not UTF-8: per row, the names of
+#: the columns concerned (null for the other rows). The cleaning quarantines those rows.
+NOT_UTF8_COLUMN = "_not_utf8"
+
 _warned_folders: set[tuple[str, str]] = set()
 
 
@@ -237,17 +241,16 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
             f"{c} (columns {', '.join(str(i + 1) for i, v in enumerate(normalised) if v == c)})" for c in repeated
         )
         raise FileRejected("duplicate_columns", "required column(s) named more than once: " + where)
+    not_utf8: list[str | None] | None = None
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in raw_names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        try:
+            table = _read_csv(data, raw_names, pa.string())
+        except pa.ArrowInvalid as exc:
+            if "invalid UTF8" not in str(exc):
+                raise
+            # Bytes that are not UTF-8 in some values: read those as bytes, and let the cleaning
+            # quarantine their rows (the other rows of the file load).
+            table = _read_csv(data, raw_names, pa.binary())
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise FileRejected("malformed_csv", str(exc).splitlines()[0][:300]) from exc
     if table.num_columns != len(raw_names):
@@ -260,6 +263,12 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
         if norm in KNOWN_COLUMNS and norm not in columns:
             columns[norm] = table.column(index)
     n = table.num_rows
+    if any(pa.types.is_binary(col.type) for col in columns.values()):
+        not_utf8 = [None] * n
+        for name, col in list(columns.items()):
+            columns[name], bad_rows = _utf8_or_escaped(col)
+            for row in bad_rows:
+                not_utf8[row] = name if not_utf8[row] is None else f"{not_utf8[row]}, {name}"
     # Physical line of each record: header is line 1. When every LF of the file ends the header
     # or a record (the usual file), record i is on line i + 2; only otherwise (blank lines,
     # breaks inside quoted values, CR line ends) are the breaks located.
@@ -269,7 +278,42 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
         located = _record_lines(octets, n)
         lines = located if located is not None else _lines_from_values(table, lines, n)
     columns["_line"] = pa.array(lines)
+    if not_utf8 is not None:
+        columns[NOT_UTF8_COLUMN] = pa.array(not_utf8, pa.string())
     return pa.table(columns), n
+
+
+def _read_csv(data: bytes, names: list[str], kind: pa.DataType) -> pa.Table:
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, kind), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+
+
+def escape_bytes(value: bytes) -> str:
+    """Bytes as text, reversibly: backslashes doubled, NUL as ``\\u0000``, a byte that is not UTF-8 as ``\\xNN``."""
+    return value.replace(b"\\", b"\\\\").replace(b"\x00", b"\\u0000").decode("utf-8", errors="backslashreplace")
+
+
+def _utf8_or_escaped(column: pa.ChunkedArray) -> tuple[pa.Array, list[int]]:
+    """A column read as bytes as text: (the text column, the rows whose bytes are not UTF-8, escaped)."""
+    try:
+        return pc.cast(column, pa.string()).combine_chunks(), []
+    except pa.ArrowInvalid:
+        pass
+    values: list[str] = []
+    bad: list[int] = []
+    for row, value in enumerate(column.to_pylist()):  # only a file holding such bytes comes here
+        try:
+            values.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            values.append(escape_bytes(value))
+            bad.append(row)
+    return pa.array(values, pa.string()), bad
 
 
 def _lines_from_values(table: pa.Table, lines: np.ndarray, n: int) -> np.ndarray:

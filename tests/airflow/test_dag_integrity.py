@@ -114,9 +114,22 @@ def test_transform_dag_is_scheduled_on_the_asset(parsed):
     assert roots == {"resolve_week"}, "every dbt task waits for the week to be resolved"
     assert resolve.downstream_task_ids
     export = dag.get_task("export_marts")
-    assert {t.task_id for t in dag.leaves} == {"export_marts"}, "the export waits for every dbt task"
+    assert {t.task_id for t in dag.leaves} == {"export_marts", "publish_report"}, "both wait for every dbt task"
     dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
     assert dbt_tasks & export.upstream_task_ids and "resolve_week" in export.upstream_task_ids
+
+
+def test_report_is_published_after_every_dbt_task(parsed):
+    """The report waits for every model and test: a failing dbt test leaves it upstream_failed."""
+    _, dags, _ = parsed
+    dag = dags[TRANSFORM_DAG_ID]
+    report = dag.get_task("publish_report")
+    assert report.trigger_rule == "all_success"
+    ancestors = set(report.get_flat_relative_ids(upstream=True))
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert dbt_tasks and dbt_tasks <= ancestors
+    assert report.upstream_task_ids <= dbt_tasks
+    assert report.on_failure_callback
 
 
 def _manifest_models(manifest_path: Path) -> tuple[dict[str, dict], dict[str, list[str]]]:

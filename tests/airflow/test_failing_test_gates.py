@@ -192,4 +192,5 @@ def test_failing_test_stops_everything_downstream(mode, scratch_home, loaded_wee
     assert downstream, f"nothing is downstream of {test_id}"
     not_gated = {t: states.get(t) for t in downstream if states.get(t) != "upstream_failed"}
     assert not not_gated, f"tasks downstream of the failing test that did not end upstream_failed: {not_gated}"
+    assert states.get("publish_report") == "upstream_failed", "the market report was built on failed metrics"
     print(f"\n[{mode}] {test_id} failed; {len(downstream)} downstream tasks upstream_failed")

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from ingest.orchestration.dbt import run_dbt
+from ingest.settings import get_settings
 from ingest.warehouse.ddl import ensure_schema
 
 MARTS = {
@@ -113,3 +114,18 @@ def test_sources_documented_and_exposures_real(docs: dict) -> None:
     for exposure in manifest["exposures"].values():
         assert exposure["depends_on"]["nodes"], exposure["name"]
         assert exposure["description"].strip(), exposure["name"]
+        assert exposure["owner"]["name"] and exposure["url"], exposure["name"]
+
+
+def test_market_report_exposure_names_what_the_report_reads(docs: dict) -> None:
+    from ingest.report.data import MARTS_READ, RAW_TABLES_READ
+
+    manifest = docs["manifest"]
+    report = manifest["exposures"]["exposure.watch_market.market_report"]
+    assert report["type"] == "dashboard"
+    assert report["url"] == get_settings().report_url  # REPORT_URL, default: the local report's home page
+    assert report["url"].startswith("file://") and report["url"].endswith("/report/index.html")
+    models = {node["name"] for node in _models(manifest).values()}
+    expected = {f"model.watch_market.{name}" for name in MARTS_READ if name in models}
+    expected |= {f"source.watch_market.raw.{name}" for name in RAW_TABLES_READ}
+    assert set(report["depends_on"]["nodes"]) == expected

@@ -2,8 +2,8 @@
 
 Builds a small warehouse (3 simulated weeks through the real ingest, then dbt), generates
 the docs site with its catalog into a private target folder (the shared
-``dbt_project/target`` is left alone), serves it over HTTP and opens it in headless
-Chromium, driven over the Chrome DevTools Protocol. Screenshots are kept in
+``dbt_project/target`` is left alone), serves it over HTTP and opens it in the system's headless
+Chromium, driven by Playwright (``tests/browser.py``). Screenshots are kept in
 ``test-artifacts/docs/`` (git-ignored). Skipped when no Chromium binary is installed
 (``apt-get install chromium``; or point ``CHROMIUM_BIN`` at one).
 """
@@ -21,14 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from headless_chromium import Browser, CDPError, find_chromium
+from browser import launch_chromium, requires_chromium, watch_page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 
-CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary (apt-get install chromium, or set CHROMIUM_BIN): "
-    "the docs site test needs a real browser",
-)
+pytestmark = requires_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "docs"
@@ -105,10 +102,11 @@ def docs_url(docs_target: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    with Browser(CHROMIUM) as b:
-        yield b
+def browser(docs_url: str) -> Iterator[Page]:
+    """A page of the system's Chromium; the docs site may load only from its own server."""
+    origin = docs_url.rsplit("/", 1)[0] + "/"
+    with launch_chromium() as chromium, watch_page(chromium, allowed=(origin,)) as watched:
+        yield watched.page
 
 
 def test_catalog_documents_the_mart(docs_target: Path) -> None:
@@ -139,18 +137,24 @@ GRAPH_JS = """
 """
 
 
-def test_lineage_graph_renders(browser: Browser, docs_url: str) -> None:
-    browser.navigate(f"{docs_url}#!/overview?g_v=1")
+def _screenshot(page: Page, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_lineage_graph_renders(browser: Page, docs_url: str) -> None:
+    browser.goto(f"{docs_url}#!/overview?g_v=1")
     shot = ARTIFACTS / "lineage_graph.png"
     all_drawn = " && ".join(f"g.visible.includes({json.dumps(name)})" for name in LINEAGE)
     try:  # the layout animates: wait until the whole lineage chain is drawn inside the viewport
-        browser.wait_for(f"{GRAPH_JS}.some(g => {all_drawn})", timeout=60)
-    except CDPError:
-        browser.screenshot(shot)
+        browser.wait_for_function(f"{GRAPH_JS}.some(g => {all_drawn})", timeout=60_000)
+    except PlaywrightError:
+        _screenshot(browser, shot)
         raise
     time.sleep(1.0)  # let the animation settle before the screenshot
     graph = browser.evaluate(GRAPH_JS)[0]
-    browser.screenshot(shot)
+    _screenshot(browser, shot)
     assert len(graph["visible"]) >= 20, f"only {graph['visible']} drawn; see {shot}"
     edges = {tuple(edge) for edge in graph["edges"]}
     for upstream, downstream in itertools.pairwise(LINEAGE):
@@ -173,17 +177,17 @@ COLUMNS_JS = """
 """
 
 
-def test_mart_column_docs_render(browser: Browser, docs_url: str, docs_target: Path) -> None:
+def test_mart_column_docs_render(browser: Page, docs_url: str, docs_target: Path) -> None:
     manifest = json.loads((docs_target / "manifest.json").read_text())
     documented = manifest["nodes"][MART]["columns"]
-    browser.navigate(f"{docs_url}#!/model/{MART}")
+    browser.goto(f"{docs_url}#!/model/{MART}")
     wanted = " && ".join(f"t['{name}']" for name in MART_COLUMNS)
-    browser.wait_for(f"(() => {{ const t = {COLUMNS_JS}; return {wanted}; }})()", timeout=60)
+    browser.wait_for_function(f"(() => {{ const t = {COLUMNS_JS}; return {wanted}; }})()", timeout=60_000)
     page = browser.evaluate("document.body.innerText")
     columns = browser.evaluate(COLUMNS_JS)
     browser.evaluate("document.getElementById('columns').scrollIntoView()")
     time.sleep(0.5)
-    shot = browser.screenshot(ARTIFACTS / "reference_price_metrics_columns.png")
+    shot = _screenshot(browser, ARTIFACTS / "reference_price_metrics_columns.png")
 
     assert "reference_price_metrics" in page
     assert "One row per reference" in page, "the model's description (its grain) is not shown"

@@ -84,7 +84,8 @@ class CsvFile:
         return expected
 
     def data(self) -> bytes:
-        return self.newline.join([",".join(self.header), *self._lines, ""]).encode()
+        # surrogateescape: a value may carry raw bytes that are not UTF-8 (written as U+DC80..U+DCFF)
+        return self.newline.join([",".join(self.header), *self._lines, ""]).encode("utf-8", "surrogateescape")
 
 
 @dataclass
@@ -117,6 +118,9 @@ class Corpus:
 # A NUL inside a value, a backslash beside it (the escape must stay reversible), and its escaped form.
 NUL_TITLE = "a\\b\x00c"
 NUL_TITLE_ESCAPED = "a\\\\b\\u0000c"
+# A Latin-1 byte (0xF6, ö) in a file that is otherwise UTF-8, and how the quarantine keeps it.
+LATIN1_BRAND = "A. Lange & S\udcf6hne"
+LATIN1_BRAND_ESCAPED = "A. Lange & S\\xf6hne"
 LONG_ID = "L" * 5000
 ID_OF_200 = "M" * 200
 # Two listings whose (source, listing_id) join to the same text around a \x1f separator.
@@ -171,6 +175,12 @@ def file_family(corpus: Corpus) -> None:
     zipped.add(row("GZ-1"), "loaded")
     zipped.add(row("GZ-2", currency="BTC"), "unknown_currency")
     corpus.write(zipped, data=gzip.compress(zipped.data()))
+
+    latin = CsvFile(f"{FOLDER}/latin1.csv", header=(*HEADER, "notes"))
+    latin.add(row("LATIN-1", brand=LATIN1_BRAND), "unstorable_character")
+    latin.add(row("LATIN-2", notes="caf\udce9"), "loaded")  # not UTF-8 in an unknown column: never read
+    latin.add(row("LATIN-3"), "loaded")
+    corpus.write(latin)
 
     extra = CsvFile(f"{FOLDER}/repeated-extra.csv", header=(*HEADER, "notes", "notes"))
     extra.add(row("EXTRA-1", notes="ignored"), "loaded")

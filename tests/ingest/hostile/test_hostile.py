@@ -18,6 +18,7 @@ import pytest
 from hostile_corpus import (
     EARLY_WEEK,
     ID_OF_200,
+    LATIN1_BRAND_ESCAPED,
     LONG_ID,
     NOT_SCRAPES,
     NUL_TITLE_ESCAPED,
@@ -122,9 +123,10 @@ def test_counts_reconcile_in_the_ledger_and_the_tables(ran: dict) -> None:
         )
         assert in_tables == [(loaded, quarantined)]
     # the main week, by hand: rows.csv 16 rows (5 loaded, 10 quarantined, 1 duplicate); crlf 2 (1, 1),
-    # lone-cr 3 (2, 1), UPPER 1 (1), zipped 2 (1, 1), repeated-extra 1 (1); price-twice.csv is not read
+    # lone-cr 3 (2, 1), UPPER 1 (1), zipped 2 (1, 1), latin1 3 (2, 1), repeated-extra 1 (1);
+    # price-twice.csv is not read
     run = _run_of(dsn, WEEK)
-    assert run[3:7] == (25, 11, 13, 1)
+    assert run[3:7] == (28, 13, 14, 1)
 
 
 def test_file_ledger_records_every_object(ran: dict) -> None:
@@ -143,8 +145,8 @@ def test_file_ledger_records_every_object(ran: dict) -> None:
         if case.detail_has:
             assert case.detail_has in detail
     run = _run_of(ran["dsn"], WEEK)
-    # files_total, loaded, rejected, ignored, empty: 6 read, 2 rejected, 5 ignored (_SUCCESS not counted)
-    assert run[7:12] == (13, 6, 2, 5, 0)
+    # files_total, loaded, rejected, ignored, empty: 7 read, 2 rejected, 5 ignored (_SUCCESS not counted)
+    assert run[7:12] == (14, 7, 2, 5, 0)
 
 
 def test_unloadable_week_records_its_rejections(ran: dict) -> None:
@@ -169,6 +171,7 @@ def test_nul_bytes_are_quarantined_and_stored_escaped(ran: dict) -> None:
         ran["dsn"],
         "select listing_id, detail, raw_row from raw.quarantine where reason = 'unstorable_character' order by line",
     )
+    rows = [r for r in rows if r[0] != "LATIN-1"]
     assert [r[0] for r in rows] == ["NUL-TITLE", "NUL\\u0000ID", "NUL-POA"]
     assert rows[0][1].startswith("NUL (U+0000) in title;")
     assert rows[1][1].startswith("NUL (U+0000) in listing_id;")
@@ -178,6 +181,15 @@ def test_nul_bytes_are_quarantined_and_stored_escaped(ran: dict) -> None:
     # the escape is reversible: doubled backslashes and \u0000 give back the raw bytes
     restored = json.loads('"' + NUL_TITLE_ESCAPED.replace('"', '\\"') + '"')
     assert restored == "a\\b\x00c"
+
+
+def test_bytes_that_are_not_utf8_quarantine_their_row_only(ran: dict) -> None:
+    dsn = ran["dsn"]
+    ((detail, raw_row),) = _rows(dsn, "select detail, raw_row from raw.quarantine where listing_id = 'LATIN-1'")
+    assert detail.startswith("bytes that are not UTF-8 in brand; in raw_row those values are escaped")
+    assert raw_row["brand"] == LATIN1_BRAND_ESCAPED
+    loaded = _rows(dsn, "select listing_id from raw.listings where source_file like '%%latin1.csv' order by 1")
+    assert loaded == [("LATIN-2",), ("LATIN-3",)]
 
 
 def test_over_long_keys_and_huge_prices(ran: dict) -> None:

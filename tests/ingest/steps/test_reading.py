@@ -162,3 +162,12 @@ def test_an_unforeseen_cleaning_error_rejects_that_file_alone(tmp_path: Path, mo
     ]
     assert chunk.quarantine.column("reason").to_pylist() == ["unprocessable_file"]
     assert chunk.quarantine.column("detail").to_pylist() == ["KeyError: 'poison' (file rejected whole; 1 data rows)"]
+
+
+def test_values_that_are_not_utf8_are_escaped_and_named_per_row() -> None:
+    data = f"{HEADER},title,notes\n{ROW},S\xf6hne,x\n{ROW},ok,caf\xe9\n{ROW},a\\b\x00\xff,y\n".encode("latin-1")
+    table, rows = parse_csv_bytes(data)
+    assert rows == 3
+    assert table.column("title").to_pylist() == ["S\\xf6hne", "ok", "a\\\\b\\u0000\\xff"]
+    assert table.column(reading.NOT_UTF8_COLUMN).to_pylist() == ["title", None, "title"]  # notes is not read
+    assert reading.escape_bytes(b"plain \\ text") == "plain \\\\ text"
