@@ -112,16 +112,16 @@ def _warnings_note(warnings: list[str]) -> str:
 
 
 #: dbt's summary line of a node that ended ``warn``, as the Airflow tasks log it (plain or in JSON)
-_DBT_WARNING_LINE = re.compile(r"Warning in (?:test|model|seed|snapshot) [\w.]+ \([^)]*\)")
+_DBT_WARNING_LINE = re.compile(r"Warning in (?:test|model|seed|snapshot) ([\w.]+ \([^)]*\))")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def airflow_dbt_warnings(log_text: str) -> list[str]:
-    """dbt's "Warning in test <name> (<path>)" lines of an Airflow run's log, each once, in order."""
+    """``<name> (<path>)`` of dbt's "Warning in test ..." lines of an Airflow run's log, each once, in order."""
     found: list[str] = []
     for match in _DBT_WARNING_LINE.finditer(_ANSI.sub("", log_text)):
-        if match.group(0) not in found:
-            found.append(match.group(0))
+        if match.group(1) not in found:
+            found.append(match.group(1))
     return found
 
 

@@ -1,1 +1,1 @@
-"""What people read: the market summary of the marts."""
+"""What people read: the market summary (terminal) and the market report (a static site) of the marts."""

@@ -136,6 +136,33 @@ SCRIPT = r"""
     layout.yaxis2 = {domain: [0, 0.2], gridcolor: "#eef0f3", title: {text: "listings", font: {size: 11}}};
     layout.xaxis.anchor = "y2";
     Plotly.newPlot(el, traces, layout, CONFIG);
+    rescaleOnZoom(el, function () {
+      var hi = d.med.map(function (m, i) { return m === null || d.ci_hi[i] === null ? m : m + d.ci_hi[i]; });
+      var lo = d.med.map(function (m, i) { return m === null || d.ci_lo[i] === null ? m : m - d.ci_lo[i]; });
+      return [d.p25, d.p75, d.mp, d.new || [], d.pre || [], hi, lo].map(function (y) { return {x: d.w, y: y}; });
+    });
+  }
+
+  // Zooming the dates rescales the price axis to what is visible (Plotly keeps it fixed).
+  function rescaleOnZoom(el, seriesOf) {
+    el.on("plotly_relayout", function (ev) {
+      var keys = Object.keys(ev || {});
+      if (!keys.some(function (k) { return k.indexOf("xaxis.range") === 0 || k === "xaxis.autorange"; })) return;
+      if (ev["xaxis.autorange"]) { Plotly.relayout(el, {"yaxis.autorange": true}); return; }
+      var range = el._fullLayout.xaxis.range.map(function (x) { return Date.parse(x); });
+      var lo = Infinity, hi = -Infinity;
+      seriesOf().forEach(function (s) {
+        for (var i = 0; i < s.x.length; i++) {
+          var t = Date.parse(s.x[i]), v = s.y[i];
+          if (v === null || v === undefined || t < range[0] || t > range[1]) continue;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      });
+      if (lo > hi) return;
+      var pad = (hi - lo) * 0.08 || hi * 0.02;
+      Plotly.relayout(el, {"yaxis.range": [lo - pad, hi + pad]});
+    });
   }
 
   function indexChart(el, d) {
@@ -145,6 +172,7 @@ SCRIPT = r"""
     Plotly.newPlot(el, [{x: d.w, y: d.idx, type: "scatter", mode: "lines+markers", name: d.name || "Index",
       line: {color: ACCENT, width: 2.2}, marker: {size: 4},
       hovertemplate: "%{y:,.1f}<extra>" + (d.name || "index") + "</extra>"}], layout, CONFIG);
+    rescaleOnZoom(el, function () { return [{x: d.w, y: d.idx}]; });
   }
 
   function norm(text) { return String(text).toLowerCase().replace(/[^a-z0-9]+/g, ""); }

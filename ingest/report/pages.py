@@ -324,12 +324,14 @@ def _brand_table(data: ReportData, paths: Paths) -> str:
     head += [("Market price", True), ("Price 1m", True), ("Listings", True)]
     if data.has_liquidity:
         head += [("Sell-through", True), ("Typically sells in", True)]
-    return (
-        "<h2>Brands</h2>"
-        "<p class=\"note\">Listings: the brand's listings this week. Sell-through: the share of last week's listings "
-        "that ended this week (sold or withdrawn). Typically sells in: the median time on the market of the "
-        "listings that appeared in the last year.</p>" + _table(head, rows, "brands")
-    )
+    note = "Index: the brand's price index (100 in its first week). " if data.has_index else ""
+    note += "Market price: the 30-day average of the weekly medians. Listings: the brand's listings this week."
+    if data.has_liquidity:
+        note += (
+            " Sell-through: the share of last week's listings that ended this week (sold or withdrawn). Typically "
+            "sells in: the median time on the market of the listings that appeared in the last year."
+        )
+    return f'<h2>Brands</h2><p class="note">{escape(note)}</p>' + _table(head, rows, "brands")
 
 
 def _ref_name(data: ReportData, key: RefKey) -> str:

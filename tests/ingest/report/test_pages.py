@@ -121,3 +121,59 @@ def test_reference_figures_carry_the_mart_values() -> None:
     # one copy of the chart library, referenced relatively
     assert '<script src="../assets/plotly.min.js"></script>' in page
     assert sum(p.endswith(".js") and "plotly" in p for p in files) == 1
+
+
+def _index_row(week: date, value: str, change: str | None) -> dict:
+    return {
+        "market_week": week,
+        "index_value": Decimal(value),
+        "n_matched_references": 3,
+        "index_change_1w": None if change is None else Decimal(change),
+        "index_change_1m": None,
+        "index_change_3m": None,
+        "index_change_6m": None,
+        "index_change_1y": None,
+    }
+
+
+def test_liquidity_rankings_and_index_of_high_confidence_references() -> None:
+    data = ReportData(week=WEEK, freshness=None, has_liquidity=True, has_index=True)
+    brand = "Tudor"
+    # sell-through 0.30, 0.10, 0.20 on high confidence; a medium one of 0.90 is not ranked
+    for ref, rate, confidence, weeks in (
+        ("A1", "0.30", "high", 2),
+        ("B2", "0.10", "high", 9),
+        ("C3", "0.20", "high", 4),
+        ("D4", "0.90", "medium", 1),
+    ):
+        row = _price_row(WEEK, "3000", 25 if confidence == "high" else 8, confidence)
+        row.update({"sell_through_rate": Decimal(rate), "median_weeks_on_market": weeks, "n_spells": 40})
+        data.references[(brand, ref)] = row
+        data.ref_history[(brand, ref)] = [row]
+        data.page_refs.add((brand, ref))
+    data.brands[brand] = {"brand": brand, **_price_row(WEEK, "3000", 83, "high"), "sell_through_rate": Decimal("0.2")}
+    data.brand_index[brand] = [
+        _index_row(WEEK - timedelta(weeks=1), "100", None),
+        _index_row(WEEK, "102.5", "0.025"),
+    ]
+    data.market_index = list(data.brand_index[brand])
+    files = render_site(data)
+    home = files["index.html"].decode()
+    most = home[home.index('class="most-liquid"') : home.index('class="least-liquid"')]
+    least = home[home.index('class="least-liquid"') :]
+    assert re.findall(r'data-ref="(\w+)"', most) == ["A1", "C3", "B2"]
+    assert re.findall(r'data-ref="(\w+)"', least) == ["B2", "C3", "A1"]
+    assert 'data-metric="sell_through_rate" data-value="0.30">30.0%</td>' in most
+    assert 'data-metric="median_weeks_on_market" data-value="2">2 weeks</td>' in most
+    # the brand row: index 102.5, +2.5 % over the week, sell-through 20 %
+    brand_row = home[home.index('data-brand="Tudor"') :]
+    assert 'data-metric="index_value" data-value="102.5">102.5</td>' in brand_row
+    assert 'data-metric="index_change_1w" data-value="0.025">+2.5%</td>' in brand_row
+    assert 'data-metric="sell_through_rate" data-value="0.2">20.0%</td>' in brand_row
+    payload = json.loads(re.search(r'id="page-data">(.*?)</script>', home).group(1))
+    assert payload["index"]["idx"] == [100.0, 102.5]
+    brand_page = files["brands/tudor.html"].decode()
+    assert 'id="index-chart"' in brand_page and "plotly.min.js" in brand_page
+    reference = files["references/tudor--a1.html"].decode()
+    assert 'data-metric="n_spells" data-value="40">40</td>' in reference
+    assert 'data-metric="median_weeks_on_market" data-value="2">2 weeks</div>' in reference
