@@ -346,6 +346,10 @@ def record_unloadable(
         load.record_unloadable_run(
             dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
         )
+    try:
+        storage.delete_tree(plan.chunks_uri)
+    except Exception:  # noqa: BLE001 - leftover chunk files are harmless
+        log.warning("could not remove %s", plan.chunks_uri)
     return IngestError(message)
 
 
