@@ -99,9 +99,11 @@ def _raw(value: Any) -> str:
 
 
 def _trend(value: Any) -> str:
-    if value is None or float(value) == 0:
+    """``up`` or ``down`` for a change that shows as non-zero at one decimal of a percent."""
+    if value is None:
         return ""
-    return "up" if float(value) > 0 else "down"
+    shown = (Decimal(str(value)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return "" if shown == 0 else "up" if shown > 0 else "down"
 
 
 def cell(text: str, value: Any = None, metric: str | None = None, cls: str = "num", trend: bool = False) -> str:
