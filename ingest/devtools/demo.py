@@ -18,6 +18,7 @@ import re
 import sys
 import time
 from datetime import date
+from typing import Any
 
 import psycopg
 
@@ -111,17 +112,35 @@ def _warnings_note(warnings: list[str]) -> str:
 
 
 #: dbt's summary line of a node that ended ``warn``, as the Airflow tasks log it (plain or in JSON)
-_DBT_WARNING_LINE = re.compile(r"Warning in (?:test|model|seed|snapshot) [\w.]+ \([^)]*\)")
+_DBT_WARNING_LINE = re.compile(r"Warning in (?:test|model|seed|snapshot) ([\w.]+ \([^)]*\))")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def airflow_dbt_warnings(log_text: str) -> list[str]:
-    """dbt's "Warning in test <name> (<path>)" lines of an Airflow run's log, each once, in order."""
+    """``<name> (<path>)`` of dbt's "Warning in test ..." lines of an Airflow run's log, each once, in order."""
     found: list[str] = []
     for match in _DBT_WARNING_LINE.finditer(_ANSI.sub("", log_text)):
-        if match.group(0) not in found:
-            found.append(match.group(0))
+        if match.group(1) not in found:
+            found.append(match.group(1))
     return found
+
+
+SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
+
+
+def build_history(settings: Settings) -> Any:
+    """``dbt build`` of the loaded weeks. The incremental models refuse a table whose columns no
+    longer match the model (``on_schema_change: fail``): a warehouse built by an earlier version
+    of the project is then rebuilt in full, once, rather than patched column by column."""
+    from ingest.orchestration.dbt import run_dbt
+
+    try:
+        return run_dbt(["build", "--quiet"], settings)
+    except RuntimeError as error:
+        if SCHEMA_CHANGED not in str(error):
+            raise
+        _say("      a model's columns changed since the last build: rebuilding every model in full ...")
+        return run_dbt(["build", "--quiet", "--full-refresh"], settings)
 
 
 def run_airflow_week(settings: Settings, week: date) -> None:
@@ -176,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     _say("[3/5] dbt build of the history (models + tests) ...")
-    result = run_dbt(["build", "--quiet"], settings)
+    result = build_history(settings)
     _say(f"      done in {time.perf_counter() - t:.0f} s{_warnings_note(dbt_warnings(result.result))}")
 
     if args.skip_airflow:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.steps import catalog, fx, parsing
-from ingest.steps.reading import KNOWN_COLUMNS, NOT_UTF8_COLUMN, FileRead
+from ingest.steps.reading import KNOWN_COLUMNS, MALFORMED_COLUMN, NOT_UTF8_COLUMN, RECORD_COLUMN, FileRead
 from ingest.steps.results import FileOutcome
 from ingest.steps.schema import CLEANED, CLEANED_QUARANTINE
 
@@ -47,6 +47,7 @@ UNSTORABLE_ESCAPES = (
 
 # Row-level quarantine reasons, in the order they are checked.
 REASON_ORDER: tuple[str, ...] = (
+    "malformed_row",
     "unstorable_character",
     "missing_listing_id",
     "missing_source",
@@ -116,11 +117,12 @@ def _file_table(read: FileRead, file_index: int) -> pa.Table:
     assert table is not None
     cols = {name: _text(table, name) for name in KNOWN_COLUMNS}
     cols["_line"] = table.column("_line").combine_chunks()
-    cols[NOT_UTF8_COLUMN] = (
-        table.column(NOT_UTF8_COLUMN).combine_chunks()
-        if NOT_UTF8_COLUMN in table.column_names
-        else pa.nulls(table.num_rows, pa.string())
-    )
+    for hidden in (NOT_UTF8_COLUMN, MALFORMED_COLUMN, RECORD_COLUMN):  # set by the reading of a faulty file only
+        cols[hidden] = (
+            table.column(hidden).combine_chunks()
+            if hidden in table.column_names
+            else pa.nulls(table.num_rows, pa.string())
+        )
     cols["_file"] = pa.array(np.full(table.num_rows, file_index, dtype=np.int32))
     return pa.table(cols)
 
@@ -222,6 +224,10 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
 
     def null_mask(values: pa.Array) -> np.ndarray:
         return pc.is_null(values).to_numpy(zero_copy_only=False)
+
+    malformed = table.column(MALFORMED_COLUMN)
+    if malformed.null_count < n:  # rows of the wrong field count, set aside by the reading
+        flag(pc.is_valid(malformed).to_numpy(zero_copy_only=False), "malformed_row")
 
     # Characters no database text can hold: looked for only in the files that hold a NUL byte.
     unstorable = np.zeros(n, dtype=bool)
@@ -341,6 +347,7 @@ def _clean_table(table: pa.Table, reads: Sequence[FileRead]) -> tuple[pa.Table, 
                     symbol.take(bad).to_pylist(),
                     scrape_dates,
                     not_utf8.take(bad).to_pylist(),
+                    malformed.take(bad).to_pylist(),
                     {name: hit[bad_idx] for name, hit in nul_columns.items()},
                     {name: hit[bad_idx] for name, hit in long_keys.items()},
                 ),
@@ -400,6 +407,7 @@ def _details(
     symbol: list[str],
     scrape_dates: pa.Array,
     not_utf8: list[str | None],
+    malformed: list[str | None],
     nul_columns: dict[str, np.ndarray],
     long_keys: dict[str, np.ndarray],
 ) -> list[str | None]:
@@ -409,7 +417,9 @@ def _details(
     dates = scrape_dates.take(rows).to_pylist()
     out: list[str | None] = []
     for i, code in enumerate(reasons):
-        if code == "unstorable_character":
+        if code == "malformed_row":
+            out.append(f"{malformed[i]}; raw_row holds the record as written (_record)")
+        elif code == "unstorable_character":
             names = ", ".join(name for name, hit in nul_columns.items() if hit[i])
             found = [f"NUL (U+0000) in {names}"] if names else []
             found += [f"bytes that are not UTF-8 in {not_utf8[i]}"] if not_utf8[i] else []
@@ -450,7 +460,13 @@ def _raw_rows(table: pa.Table, rows: pa.Array, escape: bool = False) -> list[str
         subset = pa.table({name: _escape_column(subset.column(name).combine_chunks()) for name in subset.column_names})
     names = subset.column_names
     dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return [  # column-wise to_pylist: about twice as fast as building a dict per row first
+    out = [  # column-wise to_pylist: about twice as fast as building a dict per row first
         dumps({k: v for k, v in zip(names, values, strict=True) if v is not None and v != ""})
         for values in zip(*(column.to_pylist() for column in subset.columns), strict=True)
     ]
+    records = table.column(RECORD_COLUMN).take(rows)
+    if records.null_count < len(records):  # a row of the wrong field count: its record, as written
+        for i, record in enumerate(records.to_pylist()):
+            if record is not None:
+                out[i] = dumps({"_record": escape_unstorable(record)})
+    return out

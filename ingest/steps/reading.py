@@ -18,6 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +64,11 @@ IGNORED_REASONS: tuple[str, ...] = ("not_a_csv_file", "in_sub_folder")
 #: The column a file's table carries when some of its values are not UTF-8: per row, the names of
 #: the columns concerned (null for the other rows). The cleaning quarantines those rows.
 NOT_UTF8_COLUMN = "_not_utf8"
+
+#: The columns a file's table carries when some of its rows have the wrong number of fields: those
+#: rows (their known columns empty) say why, and hold the record's raw text.
+MALFORMED_COLUMN = "_malformed"
+RECORD_COLUMN = "_record"
 
 _warned_folders: set[tuple[str, str]] = set()
 
@@ -242,17 +248,24 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
         )
         raise FileRejected("duplicate_columns", "required column(s) named more than once: " + where)
     not_utf8: list[str | None] | None = None
-    try:
+    kind: pa.DataType = pa.string()
+    skipped: list[tuple[int, int, str]] | None = None  # (record number, fields, text) of rows read aside
+    while True:  # the usual file is read once; each fault below costs one more read of that file only
         try:
-            table = _read_csv(data, raw_names, pa.string())
+            table = _read_csv(data, raw_names, kind, skipped)
+            break
         except pa.ArrowInvalid as exc:
-            if "invalid UTF8" not in str(exc):
-                raise
-            # Bytes that are not UTF-8 in some values: read those as bytes, and let the cleaning
-            # quarantine their rows (the other rows of the file load).
-            table = _read_csv(data, raw_names, pa.binary())
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise FileRejected("malformed_csv", str(exc).splitlines()[0][:300]) from exc
+            message = str(exc)
+            if "invalid UTF8" in message and kind == pa.string():
+                # Bytes that are not UTF-8 in some values: read those as bytes, and let the cleaning
+                # quarantine their rows (the other rows of the file load).
+                kind = pa.binary()
+            elif "columns, got" in message and skipped is None:
+                skipped = []  # rows with the wrong number of fields: set aside, quarantined one by one
+            else:
+                raise FileRejected("malformed_csv", message.splitlines()[0][:300]) from exc
+        except UnicodeDecodeError as exc:
+            raise FileRejected("malformed_csv", str(exc).splitlines()[0][:300]) from exc
     if table.num_columns != len(raw_names):
         raise FileRejected("malformed_csv", "header and parsed columns disagree")
 
@@ -274,6 +287,8 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
     # breaks inside quoted values, CR line ends) are the breaks located.
     terminators = n + (1 if data.endswith(b"\n") else 0)
     lines = np.arange(2, n + 2, dtype=np.int32)  # numpy: 25 ms faster per 100,000 rows than range()
+    if skipped:
+        return _with_malformed_rows(columns, not_utf8, octets, n, skipped, len(raw_names))
     if int(np.count_nonzero(octets == ord("\n"))) != terminators:
         located = _record_lines(octets, n)
         lines = located if located is not None else _lines_from_values(table, lines, n)
@@ -283,11 +298,56 @@ def parse_csv_bytes(data: bytes) -> tuple[pa.Table, int]:
     return pa.table(columns), n
 
 
-def _read_csv(data: bytes, names: list[str], kind: pa.DataType) -> pa.Table:
+def _with_malformed_rows(
+    columns: dict[str, Any],
+    not_utf8: list[str | None] | None,
+    octets: np.ndarray,
+    n: int,
+    skipped: list[tuple[int, int, str]],
+    expected: int,
+) -> tuple[pa.Table, int]:
+    """The file's table with its rows of the wrong field count appended (``MALFORMED_COLUMN`` set)."""
+    located = _record_lines(octets, n + len(skipped))
+    if located is None:
+        _, fields, text = skipped[0]
+        raise FileRejected(
+            "malformed_csv",
+            f"{len(skipped)} row(s) with the wrong number of fields, e.g. {fields} fields: {text[:200]!r}",
+        )
+    aside = np.array([number - 2 for number, _, _ in skipped])  # record 1 is the header
+    keep = np.ones(len(located), dtype=bool)
+    keep[aside] = False
+    k = len(skipped)
+    good = {name: col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col for name, col in columns.items()}
+    bad = {name: pa.array([""] * k, pa.string()) for name in good}
+    good["_line"], bad["_line"] = pa.array(located[keep]), pa.array(located[aside])
+    good[NOT_UTF8_COLUMN] = pa.array(not_utf8 if not_utf8 is not None else [None] * n, pa.string())
+    bad[NOT_UTF8_COLUMN] = pa.nulls(k, pa.string())
+    good[MALFORMED_COLUMN], good[RECORD_COLUMN] = pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+    bad[MALFORMED_COLUMN] = pa.array([f"{fields} fields where the header has {expected}" for _, fields, _ in skipped])
+    bad[RECORD_COLUMN] = pa.array([text for _, _, text in skipped], pa.string())
+    return pa.concat_tables([pa.table(good), pa.table(bad)]), n + k
+
+
+def _read_csv(
+    data: bytes, names: list[str], kind: pa.DataType, skipped: list[tuple[int, int, str]] | None = None
+) -> pa.Table:
+    """Read a CSV as text (or bytes); ``skipped``: set the rows of the wrong field count aside into it.
+
+    Setting rows aside reads in one thread: only then does the parser number them.
+    """
+    handler = None
+    if skipped is not None:
+        skipped.clear()
+
+        def handler(row: Any) -> str:
+            skipped.append((row.number, row.actual_columns, row.text))
+            return "skip"
+
     return pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        read_options=pacsv.ReadOptions(use_threads=skipped is None, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, kind), strings_can_be_null=False, quoted_strings_can_be_null=False
         ),

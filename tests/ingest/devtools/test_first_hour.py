@@ -46,8 +46,8 @@ def test_the_warning_lines_of_an_airflow_log() -> None:
         "2026-12-02T01:00:02Z [info] Done. PASS=10 WARN=2 ERROR=0\n"
     )
     assert airflow_dbt_warnings(log) == [
-        "Warning in test accepted_range_y (models/marts/_m.yml)",
-        "Warning in test assert_z (tests/marts/z.sql)",
+        "accepted_range_y (models/marts/_m.yml)",
+        "assert_z (tests/marts/z.sql)",
     ]
 
 

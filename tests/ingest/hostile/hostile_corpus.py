@@ -75,8 +75,9 @@ class CsvFile:
         self._lines += [""] * count
         self._next_line += count
 
-    def add(self, values: dict[str, str], outcome: str) -> Expected:
-        record = ",".join(_field(values.get(name, "")) for name in self.header)
+    def add(self, values: dict[str, str], outcome: str, record: str | None = None) -> Expected:
+        """Add a row (``record``: its text as written instead, e.g. with the wrong number of fields)."""
+        record = record if record is not None else ",".join(_field(values.get(name, "")) for name in self.header)
         expected = Expected(self.name, self._next_line, outcome, values["listing_id"], values["source"])
         self._lines.append(record)
         self._next_line += 1 + record.count("\n")
@@ -121,6 +122,7 @@ NUL_TITLE_ESCAPED = "a\\\\b\\u0000c"
 # A Latin-1 byte (0xF6, ö) in a file that is otherwise UTF-8, and how the quarantine keeps it.
 LATIN1_BRAND = "A. Lange & S\udcf6hne"
 LATIN1_BRAND_ESCAPED = "A. Lange & S\\xf6hne"
+RAGGED_RECORD = "RAGGED-2,chrono24.com,2026-11-21,Rolex,126610LN,12500,USD,New,Rolex, Submariner"
 LONG_ID = "L" * 5000
 ID_OF_200 = "M" * 200
 # Two listings whose (source, listing_id) join to the same text around a \x1f separator.
@@ -181,6 +183,14 @@ def file_family(corpus: Corpus) -> None:
     latin.add(row("LATIN-2", notes="caf\udce9"), "loaded")  # not UTF-8 in an unknown column: never read
     latin.add(row("LATIN-3"), "loaded")
     corpus.write(latin)
+
+    ragged = CsvFile(f"{FOLDER}/ragged.csv")
+    ragged.add(row("RAGGED-1"), "loaded")
+    ragged.blank()
+    ragged.add(row("RAGGED-2"), "malformed_row", RAGGED_RECORD)  # an unquoted comma in the title
+    ragged.add(row("RAGGED-3", title="two\nlines"), "loaded")
+    ragged.add(row("RAGGED-4"), "malformed_row", "short,row")
+    corpus.write(ragged)
 
     extra = CsvFile(f"{FOLDER}/repeated-extra.csv", header=(*HEADER, "notes", "notes"))
     extra.add(row("EXTRA-1", notes="ignored"), "loaded")

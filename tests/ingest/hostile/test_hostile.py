@@ -22,6 +22,7 @@ from hostile_corpus import (
     LONG_ID,
     NOT_SCRAPES,
     NUL_TITLE_ESCAPED,
+    RAGGED_RECORD,
     SEP_PAIRS,
     UNLOADABLE_WEEK,
     WEEK,
@@ -30,6 +31,7 @@ from hostile_corpus import (
 )
 
 ROW_REASONS = {
+    "malformed_row",
     "unstorable_character",
     "key_too_long",
     "price_out_of_bounds",
@@ -123,10 +125,10 @@ def test_counts_reconcile_in_the_ledger_and_the_tables(ran: dict) -> None:
         )
         assert in_tables == [(loaded, quarantined)]
     # the main week, by hand: rows.csv 16 rows (5 loaded, 10 quarantined, 1 duplicate); crlf 2 (1, 1),
-    # lone-cr 3 (2, 1), UPPER 1 (1), zipped 2 (1, 1), latin1 3 (2, 1), repeated-extra 1 (1);
-    # price-twice.csv is not read
+    # lone-cr 3 (2, 1), UPPER 1 (1), zipped 2 (1, 1), latin1 3 (2, 1), ragged 4 (2, 2),
+    # repeated-extra 1 (1); price-twice.csv is not read
     run = _run_of(dsn, WEEK)
-    assert run[3:7] == (28, 13, 14, 1)
+    assert run[3:7] == (32, 15, 16, 1)
 
 
 def test_file_ledger_records_every_object(ran: dict) -> None:
@@ -145,8 +147,8 @@ def test_file_ledger_records_every_object(ran: dict) -> None:
         if case.detail_has:
             assert case.detail_has in detail
     run = _run_of(ran["dsn"], WEEK)
-    # files_total, loaded, rejected, ignored, empty: 7 read, 2 rejected, 5 ignored (_SUCCESS not counted)
-    assert run[7:12] == (14, 7, 2, 5, 0)
+    # files_total, loaded, rejected, ignored, empty: 8 read, 2 rejected, 5 ignored (_SUCCESS not counted)
+    assert run[7:12] == (15, 8, 2, 5, 0)
 
 
 def test_unloadable_week_records_its_rejections(ran: dict) -> None:
@@ -190,6 +192,17 @@ def test_bytes_that_are_not_utf8_quarantine_their_row_only(ran: dict) -> None:
     assert raw_row["brand"] == LATIN1_BRAND_ESCAPED
     loaded = _rows(dsn, "select listing_id from raw.listings where source_file like '%%latin1.csv' order by 1")
     assert loaded == [("LATIN-2",), ("LATIN-3",)]
+
+
+def test_a_row_of_the_wrong_field_count_is_quarantined_alone(ran: dict) -> None:
+    rows = _rows(
+        ran["dsn"],
+        "select line, detail, raw_row from raw.quarantine where reason = 'malformed_row' order by line",
+    )
+    assert [(line, detail.split(";")[0], raw["_record"]) for line, detail, raw in rows] == [
+        (4, "10 fields where the header has 9", RAGGED_RECORD),
+        (7, "2 fields where the header has 9", "short,row"),
+    ]
 
 
 def test_over_long_keys_and_huge_prices(ran: dict) -> None:
