@@ -24,6 +24,16 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
 PRELOAD = ["ingest.runner.preload"]
+
+
+def trick_enabled(trick: str) -> bool:
+    """Whether a process trick of this module is on (``INGEST_TUNING_OFF`` switches them off, to
+    measure what each is worth: see docs/benchmarks.md)."""
+    from ingest.settings import get_settings
+
+    return trick not in get_settings().ingest_tuning_off
+
+
 PR_SET_THP_DISABLE = 41  # linux/prctl.h
 BACKGROUND_NICE = 10
 
@@ -41,7 +51,8 @@ def tune_process() -> None:
       The setting is per process tree; the machine's own setting is left as it is.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    _prctl(PR_SET_THP_DISABLE, 1)  # no prctl: huge pages stay as the machine has them
+    if trick_enabled("thp"):
+        _prctl(PR_SET_THP_DISABLE, 1)  # no prctl: huge pages stay as the machine has them
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -92,7 +103,7 @@ def _alive(pid: int) -> bool:
 def worker_context() -> ForkServerContext:
     """The forkserver context, with the preload set (idempotent; the server starts on first use)."""
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(PRELOAD if trick_enabled("preload") else [])
     return context
 
 
@@ -110,7 +121,7 @@ def lower_priority() -> None:
     Great Expectations import. On two cores the COPY's server process then gets a whole core,
     and those fill the idle moments (measured on a 1M-row week: the COPY 1.55 s instead of 2.0).
     """
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and trick_enabled("nice"):
         thread = threading.get_native_id()  # on Linux a priority is per thread
         os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), BACKGROUND_NICE))
 
@@ -120,6 +131,9 @@ def collector_paused() -> Iterator[None]:
     """No garbage collection during a block that allocates much and frees little (imports,
     warm-ups), then what it loaded frozen: the collector never walks it again, and forked
     children do not dirty its pages (copy-on-write) by collecting it either."""
+    if not trick_enabled("gc"):
+        yield
+        return
     gc.disable()
     try:
         yield
