@@ -9,6 +9,7 @@ the server's imports run while the CLI does its own.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import multiprocessing as mp
@@ -19,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
@@ -114,6 +114,21 @@ def start_worker_server() -> ForkServerContext:
     return context
 
 
+def stop_worker_server() -> None:
+    """Stop the forkserver and multiprocessing's resource tracker, and wait for them (at the end
+    of ``ingest run``): no process of the run outlives it, not even by the moment they take to
+    notice its exit. Their pools must be closed or terminated first (the forkserver waits for its
+    last worker); a worker still alive is killed. Uses the two servers' own (private) stop."""
+    from multiprocessing import resource_tracker
+
+    for child in mp.active_children():
+        child.kill()
+        child.join(timeout=5)
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        with contextlib.suppress(AttributeError, OSError, ChildProcessError):  # not started, or gone
+            server._stop()
+
+
 def lower_priority() -> None:
     """Run the calling thread (and the threads it starts) at nice +10 from now on (Linux).
 
@@ -126,7 +141,7 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), BACKGROUND_NICE))
 
 
-@contextmanager
+@contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No garbage collection during a block that allocates much and frees little (imports,
     warm-ups), then what it loaded frozen: the collector never walks it again, and forked
