@@ -30,6 +30,9 @@ from hostile_corpus import (
     build,
 )
 
+from ingest.settings import get_settings
+from ingest.steps.week import IngestError, merge_week, plan_week, process_chunk, validate_week
+
 ROW_REASONS = {
     "malformed_row",
     "unstorable_character",
@@ -61,11 +64,12 @@ def _rows(dsn: str, sql: str, *params: object) -> list[tuple]:
 
 
 def _run_of(dsn: str, week: object) -> tuple:
+    """The ledger row of the command's run of ``week`` (the first run of that week)."""
     (run,) = _rows(
         dsn,
         "select run_id::text, status, error, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
         "files_total, files_loaded, files_rejected, files_ignored, files_empty, quarantined_by_reason "
-        "from raw.ingest_runs where market_week = %s",
+        "from raw.ingest_runs where market_week = %s order by started_at limit 1",
         week,
     )
     return run
@@ -236,3 +240,20 @@ def test_no_exchange_rate_before_the_first_ecb_rate(ran: dict) -> None:
     assert "on or before 1998-12-26" in rows[0][2]
     usd = _rows(dsn, "select price_usd, usd_per_unit from raw.listings where market_week = %s", EARLY_WEEK)
     assert [(float(p), u) for p, u in usd] == [(12500.0, 1.0)]
+
+
+def test_the_scheduled_steps_record_an_unloadable_week_too(ran: dict) -> None:
+    # what the DAG's tasks call: plan, chunks, merge, then validate, which refuses the empty week
+    settings = get_settings()
+    plan = plan_week(str(ran["corpus"].root), UNLOADABLE_WEEK, settings)
+    merged = merge_week(plan, [process_chunk(plan, i) for i in plan.chunk_indexes])
+    with pytest.raises(IngestError, match=f"^week {UNLOADABLE_WEEK} has no loadable row: 1 object"):
+        validate_week(plan, merged, settings)
+    dsn = ran["dsn"]
+    assert _rows(dsn, "select status, files_rejected from raw.ingest_runs where run_id = %s", plan.run_id) == [
+        ("failed", 1)
+    ]
+    assert _rows(dsn, "select reason from raw.ingest_files where run_id = %s", plan.run_id) == [("duplicate_columns",)]
+    assert _rows(dsn, "select reason from raw.quarantine where ingest_run_id = %s", plan.run_id) == [
+        ("duplicate_columns",)
+    ]
