@@ -18,6 +18,7 @@ import re
 import sys
 import time
 from datetime import date
+from typing import Any
 
 import psycopg
 
@@ -124,6 +125,24 @@ def airflow_dbt_warnings(log_text: str) -> list[str]:
     return found
 
 
+SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
+
+
+def build_history(settings: Settings) -> Any:
+    """``dbt build`` of the loaded weeks. The incremental models refuse a table whose columns no
+    longer match the model (``on_schema_change: fail``): a warehouse built by an earlier version
+    of the project is then rebuilt in full, once, rather than patched column by column."""
+    from ingest.orchestration.dbt import run_dbt
+
+    try:
+        return run_dbt(["build", "--quiet"], settings)
+    except RuntimeError as error:
+        if SCHEMA_CHANGED not in str(error):
+            raise
+        _say("      a model's columns changed since the last build: rebuilding every model in full ...")
+        return run_dbt(["build", "--quiet", "--full-refresh"], settings)
+
+
 def run_airflow_week(settings: Settings, week: date) -> None:
     from ingest.orchestration.airflow_home import airflow_env, run_airflow, setup_airflow, write_test_run_logs
     from ingest.orchestration.dags import INGEST_DAG_ID, TRANSFORM_DAG_ID
@@ -176,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     _say("[3/5] dbt build of the history (models + tests) ...")
-    result = run_dbt(["build", "--quiet"], settings)
+    result = build_history(settings)
     _say(f"      done in {time.perf_counter() - t:.0f} s{_warnings_note(dbt_warnings(result.result))}")
 
     if args.skip_airflow:

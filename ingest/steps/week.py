@@ -284,7 +284,8 @@ def validate_values(plan: WeekPlan, values: pa.Table, schema: pa.Schema, setting
 # --------------------------------------------------------------------------- load
 
 
-def _run_row(plan: WeekPlan) -> dict[str, object]:
+def run_row(plan: WeekPlan) -> dict[str, object]:
+    """The run's ledger row as it starts (``running``): the plan, this process and its machine."""
     return {
         "run_id": plan.run_id,
         "market_week": plan.market_week,
@@ -341,10 +342,14 @@ def record_unloadable(
         except Exception:  # noqa: BLE001 - not staged: the file ledger still says what was rejected
             quarantine = QUARANTINE.arrow_schema.empty_table()
     dsn = ensure_warehouse(settings)
-    load.start_run(dsn, settings.raw_schema, _run_row(plan))
-    load.record_unloadable_run(
-        dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
-    )
+    with load.RunLedger(dsn, settings.raw_schema, run_row(plan)):
+        load.record_unloadable_run(
+            dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
+        )
+    try:
+        storage.delete_tree(plan.chunks_uri)
+    except Exception:  # noqa: BLE001 - leftover chunk files are harmless
+        log.warning("could not remove %s", plan.chunks_uri)
     return IngestError(message)
 
 
@@ -376,27 +381,28 @@ def load_week(
         gate(None)
     dsn = ensure_warehouse(settings)
     schema = settings.raw_schema
-    load.start_run(dsn, schema, _run_row(plan))
     ledger = _ledger(plan, merged)
-    try:
-        if tables is not None:
-            listings, quarantine = tables
-        else:
-            listings = staging.read_parquet(merged.listings_uri)
-            quarantine = staging.read_parquet(merged.quarantine_uri)
-        load.replace_week(
-            dsn,
-            schema,
-            plan.market_week,
-            listings,
-            quarantine,
-            [f.to_dict() for f in merged.files],
-            ledger,
-            before_commit=gate,
-        )
-    except BaseException as exc:
-        load.fail_run(dsn, schema, plan.run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    with load.RunLedger(dsn, schema, run_row(plan)) as run:
+        try:
+            if tables is not None:
+                listings, quarantine = tables
+            else:
+                listings = staging.read_parquet(merged.listings_uri)
+                quarantine = staging.read_parquet(merged.quarantine_uri)
+            load.replace_week(
+                dsn,
+                schema,
+                plan.market_week,
+                listings,
+                quarantine,
+                [f.to_dict() for f in merged.files],
+                ledger,
+                before_commit=gate,
+                lock_timeout_s=settings.lock_timeout_s,
+            )
+        except BaseException as exc:
+            run.fail(f"{type(exc).__name__}: {exc}")
+            raise
     try:
         storage.delete_tree(plan.chunks_uri)
     except Exception:  # noqa: BLE001 - leftover chunk files are harmless

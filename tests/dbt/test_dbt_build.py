@@ -345,7 +345,7 @@ def test_run_results_are_recorded(built: dict, conn: psycopg.Connection) -> None
         "select command, resource_type, status, count(*) from wm_full_refresh_audit.dbt_run_results group by 1, 2, 3"
     ).fetchall()
     by = {(c, t, s): n for c, t, s, n in rows}
-    assert by[("build", "model", "success")] == 28
+    assert by[("build", "model", "success")] == 38
     assert by.get(("build", "test", "fail"), 0) == 0
     assert by[("build", "unit_test", "pass")] >= 8
     assert by[("build", "test", "pass")] >= 90  # the family tests bundle each mart's row rules

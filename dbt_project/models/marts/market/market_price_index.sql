@@ -1,0 +1,4 @@
+{{ price_index(
+    key_columns=[],
+    links=ref('int_market_price_index_chained'),
+) }}

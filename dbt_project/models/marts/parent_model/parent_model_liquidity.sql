@@ -1,0 +1,6 @@
+{{ liquidity_metrics(
+    key_columns=['brand', 'parent_model'],
+    spell_weeks=ref('int_listing_spell_weeks'),
+    closed_spells=ref('int_listing_spells_closed'),
+    ingest_runs=ref('stg_raw__ingest_runs'),
+) }}
