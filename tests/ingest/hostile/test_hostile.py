@@ -20,6 +20,7 @@ from hostile_corpus import (
     ID_OF_200,
     LATIN1_BRAND_ESCAPED,
     LONG_ID,
+    NO_RAW_FILE_WEEK,
     NOT_SCRAPES,
     NUL_TITLE_ESCAPED,
     RAGGED_RECORD,
@@ -78,13 +79,18 @@ def _run_of(dsn: str, week: object) -> tuple:
 def test_one_failed_week_does_not_stop_the_others(ran: dict) -> None:
     done = ran["done"]
     assert done.returncode == 1, done.stderr
-    assert "2/3 weeks loaded" in done.stdout
+    assert "2/4 weeks loaded" in done.stdout
     failures = [line for line in done.stderr.splitlines() if "not loaded" in line]
-    assert len(failures) == 1
+    assert len(failures) == 2
     assert failures[0].startswith(
+        f"ingest run: week {NO_RAW_FILE_WEEK} not loaded: the scrape folder(s) 2026-11-07 of week "
+        f"{NO_RAW_FILE_WEEK} hold no raw file (*.csv, *.csv.gz); 1 other object(s) ignored, "
+        "e.g. scrape_date=2026-11-07/notes.txt (recorded under run "
+    )
+    assert failures[1].startswith(
         f"ingest run: week {UNLOADABLE_WEEK} not loaded: week {UNLOADABLE_WEEK} has no loadable"
     )
-    assert "1 file(s) rejected (scrape_date=2026-11-14/only.csv: duplicate_columns)" in failures[0]
+    assert "1 file(s) rejected (scrape_date=2026-11-14/only.csv: duplicate_columns)" in failures[1]
 
 
 def test_folders_that_are_not_scrapes_are_skipped_with_a_warning(ran: dict) -> None:
@@ -95,7 +101,12 @@ def test_folders_that_are_not_scrapes_are_skipped_with_a_warning(ran: dict) -> N
     assert "9999-12-31 is in the future" in stderr
     assert _rows(ran["dsn"], "select count(*) from raw.listings where listing_id = 'STRAY'") == [(0,)]
     weeks = _rows(ran["dsn"], "select market_week, status from raw.ingest_runs order by 1")
-    assert weeks == [(EARLY_WEEK, "succeeded"), (UNLOADABLE_WEEK, "failed"), (WEEK, "succeeded")]
+    assert weeks == [
+        (EARLY_WEEK, "succeeded"),
+        (NO_RAW_FILE_WEEK, "failed"),
+        (UNLOADABLE_WEEK, "failed"),
+        (WEEK, "succeeded"),
+    ]
 
 
 def test_every_row_has_its_outcome(ran: dict) -> None:
