@@ -33,7 +33,10 @@ def _eprint(message: str) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """The failure as one line, with the fix where the project knows it (S3 settings)."""
+    from ingest.storage import explain_s3_failure
+
+    text = explain_s3_failure(exc) or " ".join(str(exc).split())
     return text[:500] if text else type(exc).__name__
 
 

@@ -88,14 +88,8 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
         raise IngestError(str(exc)) from exc
     if not dates:
         raise IngestError(f"no scrape_date=YYYY-MM-DD folder under {source} falls in the market week starting {week}")
-    if not files:
-        others = f"; {len(ignored)} other object(s) ignored, e.g. {ignored[0].source_file}" if ignored else ""
-        raise IngestError(
-            f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} "
-            f"hold no raw file (*.csv, *.csv.gz){others}"
-        )
     per_chunk = max(1, chunk_files or settings.ingest_chunk_files)
-    return WeekPlan(
+    plan = WeekPlan(
         run_id=str(uuid.uuid4()),
         market_week=week,
         source_root=source,
@@ -106,6 +100,20 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
         chunks=balance_chunks([f.size for f in files], per_chunk),
         ignored=ignored,
     )
+    if not files:
+        message = f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} hold no raw file (*.csv, *.csv.gz)"
+        if not ignored:
+            raise IngestError(message)
+        # Objects that are not raw files still leave their trace: the run, failed, and its file ledger.
+        counts = empty_counts()
+        counts.update(files_total=len(ignored), files_ignored=len(ignored))
+        merged = MergeResult(week, "", "", list(ignored), counts, {}, 0.0)
+        record_unloadable(plan, merged, settings, QUARANTINE.arrow_schema.empty_table())
+        raise IngestError(
+            f"{message}; {len(ignored)} other object(s) ignored, e.g. {ignored[0].source_file} "
+            f"(recorded under run {plan.run_id})"
+        )
+    return plan
 
 
 CHUNK_TARGET_BYTES = 24 << 20
