@@ -33,7 +33,10 @@ def _eprint(message: str) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """The failure as one line, with the fix where the project knows it (S3 settings)."""
+    from ingest.storage import explain_s3_failure
+
+    text = explain_s3_failure(exc) or " ".join(str(exc).split())
     return text[:500] if text else type(exc).__name__
 
 
@@ -92,10 +95,11 @@ def warn_unfinished(source: str, week: date) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.runner.local import WeekRunner
+    from ingest.runner.local import RunInterrupted, WeekRunner, interrupts_as_exceptions
     from ingest.steps.validation import ValidationFailed
     from ingest.steps.week import IngestError, discover_weeks
     from ingest.warehouse.connection import check_reachable, ensure_warehouse
+    from ingest.warehouse.load import WeekLocked
 
     source = args.source or settings.raw_root
     try:
@@ -109,18 +113,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     check_reachable(ensure_warehouse(settings))  # before any file is read
     failures = 0
     started = time.perf_counter()
-    with WeekRunner(settings, workers=args.workers) as runner:
-        for week in weeks:
-            warn_unfinished(source, week)
-            try:
-                result = runner.run(source, week, progress=None if args.quiet else _eprint)
-            except (ValidationFailed, IngestError) as exc:
-                _eprint(f"ingest run: week {week} not loaded: {str(exc).splitlines()[0]}")
-                if isinstance(exc, ValidationFailed):
-                    _eprint(str(exc))
-                failures += 1
-                continue
-            print_run_summary(result)
+    week = weeks[0]
+    try:
+        with interrupts_as_exceptions(), WeekRunner(settings, workers=args.workers) as runner:
+            for week in weeks:
+                warn_unfinished(source, week)
+                try:
+                    result = runner.run(source, week, progress=None if args.quiet else _eprint)
+                except (ValidationFailed, IngestError, WeekLocked) as exc:
+                    _eprint(f"ingest run: week {week} not loaded: {str(exc).splitlines()[0]}")
+                    if isinstance(exc, ValidationFailed):
+                        _eprint(str(exc))
+                    failures += 1
+                    continue
+                print_run_summary(result)
+    except RunInterrupted as exc:
+        _eprint(f"ingest run: week {week} not loaded: {exc}; its workers are stopped and its ledger row is failed")
+        return 128 + exc.signum
     if len(weeks) > 1:
         print(f"{len(weeks) - failures}/{len(weeks)} weeks loaded in {time.perf_counter() - started:.1f} s")
     return 1 if failures else 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,37 @@ def _client_kwargs_from_airflow(conn_id: str, region: str | None) -> dict[str, A
     if extra.endpoint_url:
         kwargs["endpoint_url"] = extra.endpoint_url
     return kwargs
+
+
+S3_CREDENTIALS_FIX = (
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_DEFAULT_REGION, and AWS_ENDPOINT_URL_S3 for MinIO "
+    "or another S3-compatible server), or AWS_CONN_ID to an Airflow connection"
+)
+
+
+def explain_s3_failure(exc: BaseException) -> str | None:
+    """A one-line reason and fix for an S3 failure (credentials, endpoint, bucket), else None."""
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is None:  # boto3 was never used: not an S3 failure
+        return None
+    if isinstance(exc, botocore.NoCredentialsError | botocore.PartialCredentialsError):
+        return f"no S3 credentials ({' '.join(str(exc).split())}): {S3_CREDENTIALS_FIX}"
+    if isinstance(exc, botocore.EndpointConnectionError):
+        return (
+            f"cannot reach the S3 endpoint {getattr(exc, 'kwargs', {}).get('endpoint_url', '')}: check "
+            "AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), or unset it for AWS itself"
+        )
+    if isinstance(exc, botocore.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        bucket = error.get("BucketName")
+        if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "ExpiredToken"}:
+            return f"S3 refused the credentials ({code}): {S3_CREDENTIALS_FIX}"
+        if code == "NoSuchBucket":
+            return (
+                f"the S3 bucket {bucket or ''} does not exist: check the s3:// URI (--source, RAW_ROOT, STAGING_ROOT)"
+            )
+    return None
 
 
 @cache

@@ -62,9 +62,13 @@ SECRET_VARS = (
     "AIRFLOW_API_SECRET_KEY",
     "AIRFLOW_ADMIN_PASSWORD",
     "FLOWER_BASIC_AUTH",
+    "REDIS_PASSWORD",
 )
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 # Environment keys of the services whose values are (or embed) a secret.
-SECRET_KEY_PATTERN = re.compile(r"PASSWORD|SECRET|FERNET|KEY_ID|BASIC_AUTH|SQL_ALCHEMY_CONN|RESULT_BACKEND|DSN")
+SECRET_KEY_PATTERN = re.compile(
+    r"PASSWORD|SECRET|FERNET|KEY_ID|BASIC_AUTH|SQL_ALCHEMY_CONN|RESULT_BACKEND|BROKER_URL|REDISCLI_AUTH|DSN"
+)
 # Well-known default credentials that must never be hard-coded.
 KNOWN_DEFAULT_SECRETS = ("minioadmin", "airflow:airflow@", "postgres:postgres@", ":changeme@")
 
@@ -97,11 +101,12 @@ def _sentinel(name: str) -> str:
     return f"admin:{value}" if name == "FLOWER_BASIC_AUTH" else value
 
 
-def _write_env_file(path: Path, drop: tuple[str, ...] = ()) -> Path:
-    """docker/compose.env.example with a traceable sentinel for every secret."""
+def _write_env_file(path: Path, drop: tuple[str, ...] = (), **values_: str) -> Path:
+    """docker/compose.env.example with a traceable sentinel for every secret (and ``values_``)."""
     values = _env_example()
     for name in SECRET_VARS:
         values[name] = _sentinel(name)
+    values.update(values_)
     for name in drop:
         values.pop(name, None)
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
@@ -231,11 +236,16 @@ def test_secrets_come_from_the_env_file(rendered: dict[str, Any]) -> None:
         assert f":{_sentinel('AIRFLOW_DB_PASSWORD')}@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
         assert env["WAREHOUSE_DSN"] == f"postgresql://watch:{_sentinel('WAREHOUSE_PASSWORD')}@warehouse:5432/watch"
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == f"redis://:{_sentinel('REDIS_PASSWORD')}@redis:6379/0", name
+    redis = _environment(services["redis"])
+    assert redis["REDIS_PASSWORD"] == redis["REDISCLI_AUTH"] == _sentinel("REDIS_PASSWORD")
     assert _environment(services["minio"])["MINIO_ROOT_PASSWORD"] == _sentinel("MINIO_ROOT_PASSWORD")
     assert _environment(services["postgres"])["POSTGRES_PASSWORD"] == _sentinel("AIRFLOW_DB_PASSWORD")
     assert _environment(services["warehouse"])["POSTGRES_PASSWORD"] == _sentinel("WAREHOUSE_PASSWORD")
-    admin = _environment(services["airflow-apiserver"])["AIRFLOW_ADMIN_PASSWORD"]
-    assert admin == _sentinel("AIRFLOW_ADMIN_PASSWORD")
+    init = _environment(services["airflow-init"])
+    for name in SECRET_VARS:  # under their own names, for the placeholder check
+        assert init[name] == _sentinel(name), name
+    assert "AIRFLOW_ADMIN_PASSWORD" not in _environment(services["airflow-apiserver"])
     text = json.dumps(rendered)
     for literal in KNOWN_DEFAULT_SECRETS:
         assert literal not in text
@@ -262,10 +272,11 @@ def test_airflow_services_use_the_built_image_and_celery(config: dict[str, Any])
         }
         env = _environment(services[name])
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
-        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        assert re.fullmatch(r"redis://:[^@]+@redis:6379/0", env["AIRFLOW__CELERY__BROKER_URL"]), name
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/watch/airflow/dags", name
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == "false", name
-        assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("SimpleAuthManager"), name
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER, name
+        assert not any("SIMPLE_AUTH_MANAGER" in key for key in env), name
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         assert "@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
 
@@ -324,7 +335,7 @@ def test_healthchecks_probe_the_right_things(config: dict[str, Any]) -> None:
     assert "DagProcessorJob" in " ".join(_healthcheck_test(services["airflow-dag-processor"]))
     assert "TriggererJob" in " ".join(_healthcheck_test(services["airflow-triggerer"]))
     assert "inspect ping" in " ".join(_healthcheck_test(services["airflow-worker"]))
-    assert "redis-cli" in _healthcheck_test(services["redis"])
+    assert "redis-cli" in _healthcheck_test(services["redis"])  # authenticated by REDISCLI_AUTH
     for name in ("postgres", "warehouse"):
         assert "pg_isready" in " ".join(_healthcheck_test(services[name])), name
 
@@ -375,16 +386,40 @@ def test_images(config: dict[str, Any]) -> None:
     assert set(services) - AIRFLOW_SERVICES == {"postgres", "warehouse", "redis", "minio", "minio-init"}
 
 
-def test_only_the_ui_is_published_on_every_interface(config: dict[str, Any]) -> None:
+def _host_ips(service: dict[str, Any]) -> list[str | None]:
+    ips = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            ips.append(port.get("host_ip"))
+        else:
+            match = re.match(r"(\d+\.\d+\.\d+\.\d+|\$\{AIRFLOW_API_BIND:-127\.0\.0\.1\}):", str(port))
+            ips.append(match.group(1).replace("${AIRFLOW_API_BIND:-127.0.0.1}", "127.0.0.1") if match else None)
+    return ips
+
+
+def test_every_port_is_published_on_the_loopback_by_default(config: dict[str, Any]) -> None:
     for name, service in config["services"].items():
-        for port in service.get("ports") or []:
-            if isinstance(port, dict):
-                host_ip = port.get("host_ip")
-            else:
-                match = re.match(r"(\d+\.\d+\.\d+\.\d+):", str(port))
-                host_ip = match.group(1) if match else None
-            if name != "airflow-apiserver":
-                assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond the loopback"
+        for host_ip in _host_ips(service):
+            assert host_ip == "127.0.0.1", f"{name} publishes a port beyond the loopback"
+    assert _host_ips(config["services"]["airflow-apiserver"]) == ["127.0.0.1"]
+
+
+def test_airflow_api_bind_opens_only_the_ui(tmp_path: Path) -> None:
+    run = _compose_config(_write_env_file(tmp_path / "compose.env", AIRFLOW_API_BIND="0.0.0.0"))
+    assert run.returncode == 0, run.stderr
+    services = yaml.safe_load(run.stdout)["services"]
+    assert _host_ips(services["airflow-apiserver"]) == ["0.0.0.0"]
+    for name, service in services.items():
+        if name != "airflow-apiserver":
+            assert set(_host_ips(service)) <= {"127.0.0.1"}, name
+
+
+def test_redis_requires_its_password(config: dict[str, Any]) -> None:
+    redis = config["services"]["redis"]
+    command = _command(redis)
+    assert command[:2] == ["sh", "-c"]
+    # the source escapes the container's variable as $$; compose renders it as $
+    assert command[2].replace("$$", "$") == 'exec redis-server --requirepass "${REDIS_PASSWORD}"'
 
 
 # --- source text: secrets and variables
@@ -393,7 +428,7 @@ def test_only_the_ui_is_published_on_every_interface(config: dict[str, Any]) -> 
 def test_secrets_are_required_variables_without_defaults() -> None:
     text = _source_text()
     for name in SECRET_VARS:
-        uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
+        uses = re.findall(r"(?<!\$)\$\{" + name + r"([^}]*)\}", text)  # $${...}: the container's own
         assert uses, f"{name} is not used"
         for rest in uses:
             assert rest.startswith(":?"), f"${{{name}{rest}}}: a secret must be required, with no default"
@@ -499,34 +534,24 @@ def test_scripts_parse(shell: str, script: str) -> None:
     subprocess.run([shell, "-n", str(path)], check=True)
 
 
-def test_entrypoint_sets_the_admin_password_and_execs(tmp_path: Path) -> None:
-    passwords = tmp_path / "airflow" / "passwords.json"
-    env = _plain_env(
-        tmp_path,
-        AIRFLOW_HOME=str(tmp_path / "airflow"),
-        AIRFLOW_ADMIN_USER="boss",
-        AIRFLOW_ADMIN_PASSWORD="s3cret-value",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="boss:admin",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
-    )
+def test_entrypoint_execs_the_command(tmp_path: Path) -> None:
+    env = _plain_env(tmp_path, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW_ADMIN_PASSWORD="s3cret-value")
     run = subprocess.run(
         ["bash", str(DOCKER_DIR / "entrypoint.sh"), "python", "-c", "print('the command ran')"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
-    assert "the command ran" in run.stdout
-    assert "s3cret-value" not in run.stdout + run.stderr
-    assert json.loads(passwords.read_text()) == {"boss": "s3cret-value"}
-    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
+    assert run.stdout == "the command ran\n"
+    assert (tmp_path / "airflow" / "logs").is_dir()
+    assert not list((tmp_path / "airflow").glob("*.json*"))  # no password file: the admin is FAB's
 
 
-def test_entrypoint_without_a_password_only_execs(tmp_path: Path) -> None:
+def test_entrypoint_passes_the_exit_code_on(tmp_path: Path) -> None:
     env = _plain_env(tmp_path, AIRFLOW_HOME=str(tmp_path / "airflow"))
     run = subprocess.run(["bash", str(DOCKER_DIR / "entrypoint.sh"), "sh", "-c", "exit 7"], env=env, check=False)
     assert run.returncode == 7
-    assert not list((tmp_path / "airflow").glob("*.json*"))
 
 
-def _init_stubs(tmp_path: Path, *, write_manifest: bool = True, setup_rc: int = 0) -> dict[str, str]:
+def _init_stubs(tmp_path: Path, *, write_manifest: bool = True, setup_rc: int = 0, **secrets: str) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _stub(bin_dir, "airflow", 'if [[ "$1" == version ]]; then echo 3.3.2; fi\n')
@@ -540,7 +565,9 @@ def _init_stubs(tmp_path: Path, *, write_manifest: bool = True, setup_rc: int = 
         WATCH_HOME=str(tmp_path),
         DBT_PROJECT_DIR=str(dbt_dir),
         DBT_PROFILES_DIR=str(dbt_dir),
-        AIRFLOW__CORE__AUTH_MANAGER="airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        AIRFLOW__CORE__AUTH_MANAGER=FAB_AUTH_MANAGER,
+        AIRFLOW_ADMIN_USER="boss",
+        **{**{name: _sentinel(name) for name in SECRET_VARS}, **secrets},
     )
 
 
@@ -555,12 +582,38 @@ def test_init_runs_migrate_setup_and_dbt_parse_in_order(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     dbt_dir = tmp_path / "dbt_project"
     calls = (tmp_path / "calls.log").read_text().splitlines()
+    password = _sentinel("AIRFLOW_ADMIN_PASSWORD")
     assert calls == [
         "airflow version",
         "airflow db migrate",
+        f"airflow users create --role Admin --username boss --password {password} --firstname Admin "
+        "--lastname User --email admin@example.com",
+        f"airflow users reset-password --username boss --password {password}",
         "ingest airflow-setup",
         f"dbt parse --project-dir {dbt_dir} --profiles-dir {dbt_dir} --target dev",
     ]
+
+
+def test_init_refuses_placeholder_secrets(tmp_path: Path) -> None:
+    placeholders = _env_example()
+    env = _init_stubs(
+        tmp_path,
+        REDIS_PASSWORD=placeholders["REDIS_PASSWORD"],
+        AIRFLOW_FERNET_KEY=placeholders["AIRFLOW_FERNET_KEY"],
+    )
+    run = _run_init(env)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "[airflow-init] refusing to start: AIRFLOW_FERNET_KEY REDIS_PASSWORD still hold the change-me placeholder; "
+        "set real values in .env (e.g. openssl rand -hex 24) and run docker compose up again"
+    )
+    assert not (tmp_path / "calls.log").exists()  # nothing ran
+
+
+def test_init_checks_every_secret() -> None:
+    script = (DOCKER_DIR / "init-airflow.sh").read_text()
+    listed = re.search(r"SECRET_SETTINGS=\(([^)]*)\)", script)
+    assert listed and listed.group(1).split() == list(SECRET_VARS)
 
 
 def test_init_fails_without_a_manifest(tmp_path: Path) -> None:
@@ -620,6 +673,10 @@ def _airflow_argvs() -> list[list[str]]:
     script = (DOCKER_DIR / "init-airflow.sh").read_text()
     migrate = re.findall(r"^\s*airflow (db migrate)\s*$", script, flags=re.MULTILINE)
     argvs += [line.split() for line in migrate]
+    # the FAB user commands, continuation lines joined, shell variables as plain words
+    joined = script.replace("\\\n", " ")
+    for line in re.findall(r"^\s*airflow (users [^\n]*)$", joined, flags=re.MULTILINE):
+        argvs.append(["x" if "$" in word else word for word in shlex.split(line)])
     argvs += [["version"]] if "$(airflow version)" in script else []
     return argvs
 
@@ -629,6 +686,7 @@ def test_airflow_commands_exist(tmp_path: Path) -> None:
     commands = {tuple(a[:2]) for a in argvs}
     assert {("api-server",), ("scheduler",), ("dag-processor",), ("triggerer",)} <= {c[:1] for c in commands}
     assert {("celery", "worker"), ("celery", "flower"), ("db", "migrate"), ("jobs", "check")} <= commands
+    assert {("users", "create"), ("users", "reset-password")} <= commands
     checker = textwrap.dedent(
         """
         import importlib, json, sys
@@ -649,6 +707,7 @@ def test_airflow_commands_exist(tmp_path: Path) -> None:
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,  # its `users` commands
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "dags"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",

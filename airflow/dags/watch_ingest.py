@@ -9,7 +9,7 @@ import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
 
 from ingest.orchestration.dags import INGEST_DAG_ID, LISTINGS_ASSET_NAME, LISTINGS_ASSET_URI, alert_on_failure
-from ingest.orchestration.scrape_signal import scrape_sensor
+from ingest.orchestration.scrape_signal import scrape_folder_sensor, scrape_sensor
 from ingest.settings import get_settings
 
 LISTINGS = Asset(name=LISTINGS_ASSET_NAME, uri=LISTINGS_ASSET_URI, group="watch_market")
@@ -50,8 +50,10 @@ def watch_ingest() -> None:
     Trigger it manually with the `week` param (any `YYYY-MM-DD` in the week) to
     (re)load another week; a rerun replaces that week.
 
-    1. **scrape_markers** — the week's `scrape_date=…` folders under `RAW_ROOT`;
-       a week with none fails at once, without retries.
+    1. **scrape_markers** — the week's `scrape_date=…` folders under `RAW_ROOT`.
+       A manual or backfill run for a week with none fails at once, without
+       retries; the scheduled run waits (deferred) for the week's first folder,
+       as a scrape finishing on Sunday may start writing after 00:00.
     2. **wait_for_scrape** — a deferrable sensor (the triggerer checks every
        `SCRAPE_POKE_INTERVAL` seconds) waits until every one of those folders has
        its `_SUCCESS` marker, the scraper's last write. After
@@ -73,19 +75,6 @@ def watch_ingest() -> None:
     Failures log one `ALERT …` line (dag, task, run, week, exception).
     All logic lives in `ingest.steps.week`; this file only wires it.
     """
-
-    @task(retries=0)
-    def scrape_markers(**context: Any) -> list[str]:
-        """The ``_SUCCESS`` URIs the run waits for; no scrape folder for the week fails at once."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from ingest.orchestration.dags import week_to_process
-        from ingest.orchestration.scrape_signal import NoScrapeFolder, markers_to_wait_for
-
-        try:
-            return markers_to_wait_for(get_settings().raw_root, week_to_process(context))
-        except NoScrapeFolder as exc:
-            raise AirflowFailException(str(exc)) from exc
 
     @task
     def plan(**context: Any) -> list[int]:
@@ -157,9 +146,9 @@ def watch_ingest() -> None:
         }
         return result.to_dict()
 
-    markers = scrape_markers()
+    markers = scrape_folder_sensor("scrape_markers", settings)
     chunk_indexes = plan()
-    scrape_sensor("wait_for_scrape", markers, settings) >> chunk_indexes
+    scrape_sensor("wait_for_scrape", markers.output, settings) >> chunk_indexes
     week_plan = chunk_indexes["plan"]  # the XCom the plan task pushed under the key "plan"
     with TaskGroup(group_id="chunks", tooltip="one mapped task per chunk of files"):
         chunk_results = process_chunk.partial(plan=week_plan).expand(chunk_index=chunk_indexes)

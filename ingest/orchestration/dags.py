@@ -155,7 +155,7 @@ def alert_on_failure(context: Mapping[str, Any]) -> None:
 
 def _marker_folders(task: Any) -> list[str]:
     """The scrape folders a sensor task waited on ([] for other tasks); imported late (it imports Airflow)."""
-    if task is None or not (hasattr(task, "markers") or hasattr(task, "bucket_key")):
+    if task is None or not any(hasattr(task, name) for name in ("markers", "bucket_key", "raw_root")):
         return []
     from ingest.orchestration.scrape_signal import marker_folders
 

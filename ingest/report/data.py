@@ -219,18 +219,19 @@ def _load_references(conn: psycopg.Connection, schemas: dict[str, str | None], d
         data.ref_history[key] = rows
         if any(r["market_week"] >= first and r["confidence"] in PAGE_CONFIDENCE for r in rows[-PAGE_WEEKS:]):
             data.page_refs.add(key)
-    segments = _select(
-        conn,
-        f"""select s.brand, s.reference_number, s.market_week, s.segment, s.n_priced, s.market_price_usd
+    segments = conn.execute(  # plain tuples: two rows per reference-week, the largest read
+        f"""select s.brand, s.reference_number, s.segment, s.market_week, s.market_price_usd
             from {schemas["reference_segment_price_metrics"]}.reference_segment_price_metrics as s
             where s.market_week <= %s
             order by s.brand, s.reference_number, s.segment, s.market_week""",
         (week,),
-    )
-    for row in segments:
-        key = (row["brand"], row["reference_number"])
+    ).fetchall()
+    for brand, reference, segment, market_week, market_price in segments:
+        key = (brand, reference)
         if key in data.page_refs:
-            data.ref_segments.setdefault(key, {}).setdefault(row["segment"], []).append(row)
+            data.ref_segments.setdefault(key, {}).setdefault(segment, []).append(
+                {"market_week": market_week, "market_price_usd": market_price}
+            )
     # the other families, at each reference's own latest week
     for table, columns in (
         ("reference_volatility", VOLATILITY_COLUMNS),

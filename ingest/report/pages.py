@@ -99,9 +99,11 @@ def _raw(value: Any) -> str:
 
 
 def _trend(value: Any) -> str:
-    if value is None or float(value) == 0:
+    """``up`` or ``down`` for a change that shows as non-zero at one decimal of a percent."""
+    if value is None:
         return ""
-    return "up" if float(value) > 0 else "down"
+    shown = (Decimal(str(value)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return "" if shown == 0 else "up" if shown > 0 else "down"
 
 
 def cell(text: str, value: Any = None, metric: str | None = None, cls: str = "num", trend: bool = False) -> str:
@@ -396,7 +398,7 @@ def _liquidity_rankings(data: ReportData, paths: Paths) -> str:
             + "</tr>"
             for k, r in items
         ]
-        head = [("Reference", False), ("Sell-through", True), ("Typically sells in", True), ("Listings", True)]
+        head = [("Reference", False), ("Sell-through", True), ("Sells in", True), ("Listings", True)]
         return _table(head, rows, cls)
 
     return (
@@ -700,7 +702,7 @@ def _liquidity_table(row: Row) -> str:
             weeks_text(row.get("median_weeks_on_market")),
             "median_weeks_on_market",
         ),
-        ("Listings followed (last year)", count(row.get("n_spells")), "n_spells"),
+        ("Listing spells behind the weeks on market (last year)", count(row.get("n_spells")), "n_spells"),
     )
     rows = [f"<tr><td>{escape(label)}</td>{cell(text, row.get(metric), metric)}</tr>" for label, text, metric in items]
     return "<h2>Liquidity</h2>" + _table([("Measure", False), ("This week", True)], rows, "liquidity")

@@ -13,6 +13,7 @@ what it needs itself, and reports any real error from its own task.
 from __future__ import annotations
 
 import contextlib
+import signal
 from datetime import date
 
 from ingest.runner.tuning import collector_paused
@@ -37,6 +38,10 @@ def warm_up_cleaning() -> None:
     name = "scrape_date=2026-01-05/warm-up.csv"
     clean_files([reading.FileRead(SourceFile(name, name, len(data), date(2026, 1, 5)), table, rows, "loaded")])
 
+
+# Workers are born ignoring SIGINT (the forkserver hands them the handlers it found after this
+# import): a Ctrl-C reaches the whole process group, and the run's process stops its workers itself.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 # What is loaded here stays for the server's life.
 with collector_paused():

@@ -13,8 +13,11 @@ import ctypes
 import gc
 import multiprocessing as mp
 import os
+import select
+import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing import forkserver
@@ -38,12 +41,52 @@ def tune_process() -> None:
       The setting is per process tree; the machine's own setting is left as it is.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    if sys.platform.startswith("linux"):
-        try:
-            args = (ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_THP_DISABLE, *args)
-        except (OSError, AttributeError):  # no prctl: huge pages stay as the machine has them
-            pass
+    _prctl(PR_SET_THP_DISABLE, 1)  # no prctl: huge pages stay as the machine has them
+
+
+def _prctl(option: int, value: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        args = (ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        return ctypes.CDLL(None, use_errno=True).prctl(option, *args) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def tie_worker_to_run(run_pid: int) -> None:
+    """A worker's first step: it ends with its run's process (``run_pid``), never after it.
+
+    - A watcher thread ends the worker as soon as that process has gone, even after a kill -9.
+      Its parent, the forkserver, is no help: it waits for its last worker before it exits.
+    - SIGINT ignored: a Ctrl-C reaches the whole process group, and the run's process, which
+      handles it, kills its workers itself (without a traceback from each).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_after, args=(run_pid,), name="run-watch", daemon=True).start()
+
+
+def _exit_after(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)  # readable once the process has exited
+    except OSError:  # gone already, or no pidfd (Linux < 5.3): poll
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])
+    else:
+        while _alive(pid):
+            time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def worker_context() -> ForkServerContext:

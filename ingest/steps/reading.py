@@ -58,8 +58,6 @@ SCRAPE_FOLDER = re.compile(r"^scrape_date=(\d{4}-\d{2}-\d{2})$")
 #: The empty object the scraper writes into a scrape folder last, after every CSV: the folder is complete.
 #: It is neither read nor recorded in the file ledger.
 SUCCESS_MARKER = "_SUCCESS"
-# File ledger reasons of objects that are not read (status ignored).
-IGNORED_REASONS: tuple[str, ...] = ("not_a_csv_file", "in_sub_folder")
 
 #: The column a file's table carries when some of its values are not UTF-8: per row, the names of
 #: the columns concerned (null for the other rows). The cleaning quarantines those rows.
@@ -92,9 +90,13 @@ def scrape_folders(root: str) -> list[tuple[date, str]]:
 
     A folder whose name is not ``scrape_date=`` and a real, past or present calendar date is
     not a scrape: it is skipped with a warning (once per process) and never stops a week.
+    Names starting with ``_`` or ``.`` are a tool's own (``_simulator``, ``.cache``, as
+    ``_SUCCESS`` is the scraper's): skipped without a word.
     """
     out = []
     for name in storage.list_dirs(root):
+        if name.startswith(("_", ".")):
+            continue
         found = folder_date(name)
         if isinstance(found, date):
             out.append((found, name))
@@ -204,9 +206,9 @@ def _duplicate_required(names: list[str]) -> list[str]:
 def _record_lines(octets: np.ndarray, n: int) -> np.ndarray | None:
     """The physical line (1-based) where each of the ``n`` data records starts; None if unclear.
 
-    Line breaks are LF and CRLF (one break), or a lone CR in a file without LF. A break inside a quoted value (an odd
-    number of quote characters before it) does not end a record; a line with nothing on it is
-    blank (the parser skips it) and is counted. ``None`` when the records found here do not match
+    Line breaks are LF and CRLF (one break), or a lone CR in a file without LF. A break inside
+    a quoted value (an odd number of quote characters before it) does not end a record; a line
+    with nothing on it is blank (the parser skips it) and is counted. ``None`` when the records found here do not match
     the parser's count (quote characters inside unquoted fields make the quote count unreliable).
     """
     lf = octets == 10

@@ -88,14 +88,8 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
         raise IngestError(str(exc)) from exc
     if not dates:
         raise IngestError(f"no scrape_date=YYYY-MM-DD folder under {source} falls in the market week starting {week}")
-    if not files:
-        others = f"; {len(ignored)} other object(s) ignored, e.g. {ignored[0].source_file}" if ignored else ""
-        raise IngestError(
-            f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} "
-            f"hold no raw file (*.csv, *.csv.gz){others}"
-        )
     per_chunk = max(1, chunk_files or settings.ingest_chunk_files)
-    return WeekPlan(
+    plan = WeekPlan(
         run_id=str(uuid.uuid4()),
         market_week=week,
         source_root=source,
@@ -106,6 +100,20 @@ def plan_week(source: str, week: date, settings: Settings, chunk_files: int | No
         chunks=balance_chunks([f.size for f in files], per_chunk),
         ignored=ignored,
     )
+    if not files:
+        message = f"the scrape folder(s) {', '.join(map(str, dates))} of week {week} hold no raw file (*.csv, *.csv.gz)"
+        if not ignored:
+            raise IngestError(message)
+        # Objects that are not raw files still leave their trace: the run, failed, and its file ledger.
+        counts = empty_counts()
+        counts.update(files_total=len(ignored), files_ignored=len(ignored))
+        merged = MergeResult(week, "", "", list(ignored), counts, {}, 0.0)
+        record_unloadable(plan, merged, settings, QUARANTINE.arrow_schema.empty_table())
+        raise IngestError(
+            f"{message}; {len(ignored)} other object(s) ignored, e.g. {ignored[0].source_file} "
+            f"(recorded under run {plan.run_id})"
+        )
+    return plan
 
 
 CHUNK_TARGET_BYTES = 24 << 20
@@ -284,7 +292,8 @@ def validate_values(plan: WeekPlan, values: pa.Table, schema: pa.Schema, setting
 # --------------------------------------------------------------------------- load
 
 
-def _run_row(plan: WeekPlan) -> dict[str, object]:
+def run_row(plan: WeekPlan) -> dict[str, object]:
+    """The run's ledger row as it starts (``running``): the plan, this process and its machine."""
     return {
         "run_id": plan.run_id,
         "market_week": plan.market_week,
@@ -341,10 +350,14 @@ def record_unloadable(
         except Exception:  # noqa: BLE001 - not staged: the file ledger still says what was rejected
             quarantine = QUARANTINE.arrow_schema.empty_table()
     dsn = ensure_warehouse(settings)
-    load.start_run(dsn, settings.raw_schema, _run_row(plan))
-    load.record_unloadable_run(
-        dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
-    )
+    with load.RunLedger(dsn, settings.raw_schema, run_row(plan)):
+        load.record_unloadable_run(
+            dsn, settings.raw_schema, _ledger(plan, merged), [f.to_dict() for f in merged.files], quarantine, message
+        )
+    try:
+        storage.delete_tree(plan.chunks_uri)
+    except Exception:  # noqa: BLE001 - leftover chunk files are harmless
+        log.warning("could not remove %s", plan.chunks_uri)
     return IngestError(message)
 
 
@@ -376,27 +389,28 @@ def load_week(
         gate(None)
     dsn = ensure_warehouse(settings)
     schema = settings.raw_schema
-    load.start_run(dsn, schema, _run_row(plan))
     ledger = _ledger(plan, merged)
-    try:
-        if tables is not None:
-            listings, quarantine = tables
-        else:
-            listings = staging.read_parquet(merged.listings_uri)
-            quarantine = staging.read_parquet(merged.quarantine_uri)
-        load.replace_week(
-            dsn,
-            schema,
-            plan.market_week,
-            listings,
-            quarantine,
-            [f.to_dict() for f in merged.files],
-            ledger,
-            before_commit=gate,
-        )
-    except BaseException as exc:
-        load.fail_run(dsn, schema, plan.run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    with load.RunLedger(dsn, schema, run_row(plan)) as run:
+        try:
+            if tables is not None:
+                listings, quarantine = tables
+            else:
+                listings = staging.read_parquet(merged.listings_uri)
+                quarantine = staging.read_parquet(merged.quarantine_uri)
+            load.replace_week(
+                dsn,
+                schema,
+                plan.market_week,
+                listings,
+                quarantine,
+                [f.to_dict() for f in merged.files],
+                ledger,
+                before_commit=gate,
+                lock_timeout_s=settings.lock_timeout_s,
+            )
+        except BaseException as exc:
+            run.fail(f"{type(exc).__name__}: {exc}")
+            raise
     try:
         storage.delete_tree(plan.chunks_uri)
     except Exception:  # noqa: BLE001 - leftover chunk files are harmless

@@ -82,7 +82,9 @@ def test_ingest_dag(parsed):
         "validate",
         "load",
     }
-    assert tasks["scrape_markers"].retries == 0  # no scrape folder: fail at once
+    folders = tasks["scrape_markers"]
+    assert type(folders).__name__ == "ScrapeFolderSensor" and folders.deferrable is True
+    assert folders.retries == 0 and folders.timeout == 24 * 3600  # no scrape folder: fails at once (manual runs)
     sensor = tasks["wait_for_scrape"]
     assert type(sensor).__name__ == "ScrapeMarkerSensor"  # RAW_ROOT is a local folder here
     assert sensor.deferrable is True and sensor.retries == 0

@@ -81,6 +81,46 @@ def test_local_sensor_defers_and_its_trigger_fires_when_the_marker_appears(tmp_p
     sensor.execute({})  # every marker there now: completes at once, no deferral
 
 
+def test_no_folder_fails_a_manual_run_at_once_and_defers_a_scheduled_one(tmp_path: Path) -> None:
+    from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+    from airflow.sdk.module_loading import import_string
+
+    from ingest.orchestration.scrape_signal import ScrapeFolderSensor
+
+    sensor = ScrapeFolderSensor(task_id="scrape_markers", raw_root=str(tmp_path), poke_interval=0.05, timeout=600)
+    sunday = datetime(2026, 11, 22, tzinfo=UTC)
+
+    def context(run_type: str) -> dict:
+        return {"logical_date": sunday, "params": {}, "dag_run": SimpleNamespace(run_type=run_type)}
+
+    for run_type in ("manual", "backfill"):
+        with pytest.raises(AirflowFailException, match="market week 2026-11-16"):
+            sensor.execute(context(run_type))
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context("scheduled"))
+    assert deferred.value.timeout.total_seconds() == 600
+    classpath, kwargs = deferred.value.trigger.serialize()
+    assert classpath == "ingest.orchestration.scrape_signal.ScrapeFolderTrigger"
+    trigger = import_string(classpath)(**kwargs)
+
+    def scraper_starts() -> None:
+        time.sleep(0.5)
+        _folders(tmp_path, "2026-11-22")  # the Sunday's scrape appears after the run started
+
+    async def first_event():
+        async for event in trigger.run():
+            return event
+
+    writer = threading.Thread(target=scraper_starts)
+    writer.start()
+    event = asyncio.run(asyncio.wait_for(first_event(), timeout=30))
+    writer.join()
+    marker = str(tmp_path / "scrape_date=2026-11-22" / "_SUCCESS")
+    assert event.payload == {"status": "found", "markers": [marker]}
+    assert sensor.execute_complete(context("scheduled"), event.payload) == [marker]
+    assert sensor.execute(context("manual")) == [marker]  # the folder is there now: no wait
+
+
 def test_s3_roots_get_the_amazon_sensor(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
@@ -95,6 +135,25 @@ def test_s3_roots_get_the_amazon_sensor(monkeypatch: pytest.MonkeyPatch) -> None
     assert isinstance(sensor, S3KeySensor)
     assert sensor.deferrable is True and sensor.bucket_key == markers
     assert (sensor.timeout, sensor.poke_interval, sensor.retries) == (7200, 60, 0)
+
+
+def test_a_timed_out_wait_for_the_folder_alerts_with_the_raw_root(caplog: pytest.LogCaptureFixture) -> None:
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    from ingest.orchestration.scrape_signal import ScrapeFolderSensor
+
+    context = {
+        "task": ScrapeFolderSensor(task_id="scrape_markers", raw_root="s3://watch-raw/raw"),
+        "task_instance": SimpleNamespace(dag_id=INGEST_DAG_ID, task_id="scrape_markers", map_index=-1, try_number=1),
+        "dag_run": SimpleNamespace(run_id="scheduled__2026-11-22", dag_id=INGEST_DAG_ID),
+        "params": {"week": None},
+        "logical_date": datetime(2026, 11, 22, tzinfo=UTC),
+        "exception": AirflowSensorTimeout("Sensor has timed out"),
+    }
+    with caplog.at_level(logging.ERROR, logger="watch_market.alerts"):
+        alert_on_failure(context)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT")]
+    assert "task=scrape_markers" in line and "week=2026-11-16" in line and "folder=s3://watch-raw/raw " in line
 
 
 def test_a_timed_out_wait_alerts_with_the_week_and_the_folders(caplog: pytest.LogCaptureFixture) -> None:

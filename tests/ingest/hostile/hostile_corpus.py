@@ -19,10 +19,12 @@ HEADER = ("listing_id", "source", "scraped_at", "brand", "reference_number", "pr
 WEEK = date(2026, 11, 16)  # scrape folder 2026-11-21 (a Saturday)
 UNLOADABLE_WEEK = date(2026, 11, 9)  # scrape folder 2026-11-14
 EARLY_WEEK = date(1998, 12, 21)  # scrape folder 1998-12-26, before the first ECB rate (1999-01-04)
+NO_RAW_FILE_WEEK = date(2026, 11, 2)  # scrape folder 2026-11-07, holding no raw file at all
 
 FOLDER = "scrape_date=2026-11-21"
 UNLOADABLE_FOLDER = "scrape_date=2026-11-14"
 EARLY_FOLDER = "scrape_date=1998-12-26"
+NO_RAW_FILE_FOLDER = "scrape_date=2026-11-07"
 #: Folders that are not scrapes: skipped with a warning, never stopping a week.
 NOT_SCRAPES = ("scrape_date=2026-02-30", "scrape_date=9999-12-31", "scrape_date=2026-11-2", "misc")
 
@@ -222,12 +224,16 @@ def file_family(corpus: Corpus) -> None:
 
 
 def week_family(corpus: Corpus) -> None:
-    """Weeks as a whole: one whose only file is rejected, one scraped before the first ECB rate."""
+    """Weeks as a whole: only a rejected file, no raw file at all, scraped before the first ECB rate."""
     only = CsvFile(f"{UNLOADABLE_FOLDER}/only.csv", header=("price", *HEADER))
     only.add(row("ONLY-1", scraped_at="2026-11-14"), "in_rejected_file")
     (corpus.root / only.name).parent.mkdir(parents=True)
     (corpus.root / only.name).write_bytes(only.data())
     corpus.files.append(FileCase(only.name, "rejected", "duplicate_columns", "price (columns 1, 7)"))
+
+    (corpus.root / NO_RAW_FILE_FOLDER).mkdir(parents=True)
+    (corpus.root / NO_RAW_FILE_FOLDER / "notes.txt").write_bytes(b"the scraper wrote no CSV this week\n")
+    corpus.files.append(FileCase(f"{NO_RAW_FILE_FOLDER}/notes.txt", "ignored", "not_a_csv_file"))
 
     early = CsvFile(f"{EARLY_FOLDER}/early.csv")
     early.add(row("EARLY-USD", scraped_at="1998-12-26"), "loaded")

@@ -20,6 +20,7 @@ from hostile_corpus import (
     ID_OF_200,
     LATIN1_BRAND_ESCAPED,
     LONG_ID,
+    NO_RAW_FILE_WEEK,
     NOT_SCRAPES,
     NUL_TITLE_ESCAPED,
     RAGGED_RECORD,
@@ -29,6 +30,9 @@ from hostile_corpus import (
     Corpus,
     build,
 )
+
+from ingest.settings import get_settings
+from ingest.steps.week import IngestError, merge_week, plan_week, process_chunk, validate_week
 
 ROW_REASONS = {
     "malformed_row",
@@ -61,11 +65,12 @@ def _rows(dsn: str, sql: str, *params: object) -> list[tuple]:
 
 
 def _run_of(dsn: str, week: object) -> tuple:
+    """The ledger row of the command's run of ``week`` (the first run of that week)."""
     (run,) = _rows(
         dsn,
         "select run_id::text, status, error, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
         "files_total, files_loaded, files_rejected, files_ignored, files_empty, quarantined_by_reason "
-        "from raw.ingest_runs where market_week = %s",
+        "from raw.ingest_runs where market_week = %s order by started_at limit 1",
         week,
     )
     return run
@@ -74,13 +79,18 @@ def _run_of(dsn: str, week: object) -> tuple:
 def test_one_failed_week_does_not_stop_the_others(ran: dict) -> None:
     done = ran["done"]
     assert done.returncode == 1, done.stderr
-    assert "2/3 weeks loaded" in done.stdout
+    assert "2/4 weeks loaded" in done.stdout
     failures = [line for line in done.stderr.splitlines() if "not loaded" in line]
-    assert len(failures) == 1
+    assert len(failures) == 2
     assert failures[0].startswith(
+        f"ingest run: week {NO_RAW_FILE_WEEK} not loaded: the scrape folder(s) 2026-11-07 of week "
+        f"{NO_RAW_FILE_WEEK} hold no raw file (*.csv, *.csv.gz); 1 other object(s) ignored, "
+        "e.g. scrape_date=2026-11-07/notes.txt (recorded under run "
+    )
+    assert failures[1].startswith(
         f"ingest run: week {UNLOADABLE_WEEK} not loaded: week {UNLOADABLE_WEEK} has no loadable"
     )
-    assert "1 file(s) rejected (scrape_date=2026-11-14/only.csv: duplicate_columns)" in failures[0]
+    assert "1 file(s) rejected (scrape_date=2026-11-14/only.csv: duplicate_columns)" in failures[1]
 
 
 def test_folders_that_are_not_scrapes_are_skipped_with_a_warning(ran: dict) -> None:
@@ -91,7 +101,12 @@ def test_folders_that_are_not_scrapes_are_skipped_with_a_warning(ran: dict) -> N
     assert "9999-12-31 is in the future" in stderr
     assert _rows(ran["dsn"], "select count(*) from raw.listings where listing_id = 'STRAY'") == [(0,)]
     weeks = _rows(ran["dsn"], "select market_week, status from raw.ingest_runs order by 1")
-    assert weeks == [(EARLY_WEEK, "succeeded"), (UNLOADABLE_WEEK, "failed"), (WEEK, "succeeded")]
+    assert weeks == [
+        (EARLY_WEEK, "succeeded"),
+        (NO_RAW_FILE_WEEK, "failed"),
+        (UNLOADABLE_WEEK, "failed"),
+        (WEEK, "succeeded"),
+    ]
 
 
 def test_every_row_has_its_outcome(ran: dict) -> None:
@@ -236,3 +251,20 @@ def test_no_exchange_rate_before_the_first_ecb_rate(ran: dict) -> None:
     assert "on or before 1998-12-26" in rows[0][2]
     usd = _rows(dsn, "select price_usd, usd_per_unit from raw.listings where market_week = %s", EARLY_WEEK)
     assert [(float(p), u) for p, u in usd] == [(12500.0, 1.0)]
+
+
+def test_the_scheduled_steps_record_an_unloadable_week_too(ran: dict) -> None:
+    # what the DAG's tasks call: plan, chunks, merge, then validate, which refuses the empty week
+    settings = get_settings()
+    plan = plan_week(str(ran["corpus"].root), UNLOADABLE_WEEK, settings)
+    merged = merge_week(plan, [process_chunk(plan, i) for i in plan.chunk_indexes])
+    with pytest.raises(IngestError, match=f"^week {UNLOADABLE_WEEK} has no loadable row: 1 object"):
+        validate_week(plan, merged, settings)
+    dsn = ran["dsn"]
+    assert _rows(dsn, "select status, files_rejected from raw.ingest_runs where run_id = %s", plan.run_id) == [
+        ("failed", 1)
+    ]
+    assert _rows(dsn, "select reason from raw.ingest_files where run_id = %s", plan.run_id) == [("duplicate_columns",)]
+    assert _rows(dsn, "select reason from raw.quarantine where ingest_run_id = %s", plan.run_id) == [
+        ("duplicate_columns",)
+    ]

@@ -177,3 +177,11 @@ def test_liquidity_rankings_and_index_of_high_confidence_references() -> None:
     reference = files["references/tudor--a1.html"].decode()
     assert 'data-metric="n_spells" data-value="40">40</td>' in reference
     assert 'data-metric="median_weeks_on_market" data-value="2">2 weeks</div>' in reference
+
+
+def test_a_change_that_shows_as_zero_is_not_coloured() -> None:
+    assert pages.cell(pages.pct(Decimal("0.00049")), Decimal("0.00049"), "change_1m", trend=True) == (
+        '<td class="num" data-metric="change_1m" data-value="0.00049">0.0%</td>'
+    )
+    assert 'class="num up"' in pages.cell("+0.1%", Decimal("0.0005"), "change_1m", trend=True)
+    assert 'class="num down"' in pages.cell("\u22120.1%", Decimal("-0.0005"), "change_1m", trend=True)

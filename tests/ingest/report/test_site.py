@@ -127,7 +127,7 @@ def test_stale_pages_are_removed(marts: str, tmp_path: Path) -> None:
 
 @requires_chromium
 def test_home_page_renders_offline_and_search_finds_a_reference(
-    chromium: Browser, site: Path, conn: psycopg.Connection
+    chromium: Browser, site: Path, conn: psycopg.Connection, marts: str
 ) -> None:
     loaded = conn.execute("select rows_loaded from raw.ingest_runs where market_week = %s", (LAST,)).fetchone()[0]
     with watch_page(chromium) as watched:
@@ -138,6 +138,25 @@ def test_home_page_renders_offline_and_search_finds_a_reference(
         freshness = page.inner_text("#freshness")
         assert f"Data of the market week of {LAST}" in freshness
         assert f"{loaded:,} listings loaded, 0 rows quarantined" in freshness
+        # the liquidity rankings: high-confidence references of the week, by sell-through
+        ranked = conn.execute(
+            f"""select l.reference_number from {marts}.reference_liquidity as l
+                inner join {marts}.reference_price_metrics as p using (brand, reference_number, market_week)
+                where l.market_week = %s and p.confidence = 'high' and l.sell_through_rate is not null
+                order by l.sell_through_rate desc, l.brand, l.reference_number""",
+            (LAST,),
+        ).fetchall()
+        assert ranked, "no high-confidence reference with a sell-through in the last week"
+        most = page.locator("table.most-liquid tbody tr").evaluate_all("rows => rows.map(r => r.dataset.ref)")
+        least = page.locator("table.least-liquid tbody tr").evaluate_all("rows => rows.map(r => r.dataset.ref)")
+        assert most == [r for (r,) in ranked][:10]
+        rates = dict(
+            conn.execute(
+                f"select reference_number, sell_through_rate from {marts}.reference_liquidity where market_week = %s",
+                (LAST,),
+            ).fetchall()
+        )
+        assert least == sorted((r for (r,) in ranked), key=lambda r: rates[r])[:10]
         page.fill("#search", "126610")
         results = page.locator("#search-results a")
         results.first.wait_for()
@@ -218,6 +237,8 @@ def test_reference_page_numbers_equal_the_marts(
     price = _mart_row(conn, marts, "reference_price_metrics")
     volatility = _mart_row(conn, marts, "reference_volatility")
     composition = _mart_row(conn, marts, "reference_composition")
+    liquidity = _mart_row(conn, marts, "reference_liquidity")
+    assert liquidity["n_spells"] > 0  # the mart has flows and spells for this reference-week
     month_ago = _mart_row(conn, marts, "reference_price_metrics", week=LAST - timedelta(weeks=4))
     with watch_page(chromium) as watched:
         page = watched.page
@@ -232,6 +253,18 @@ def test_reference_page_numbers_equal_the_marts(
         assert shown[metric][0] == _shown(volatility[metric]), metric
     for metric in ("n_new", "pct_new", "n_preowned", "n_very_good", "pct_unknown"):
         assert shown[metric][0] == _shown(composition[metric]), metric
+    for metric in (
+        "n_new_listings",
+        "n_ended_listings",
+        "sell_through_rate",
+        "n_price_cuts",
+        "pct_price_cut",
+        "median_weeks_on_market",
+        "n_spells",
+    ):
+        assert shown[metric][0] == _shown(liquidity[metric]), metric
+    assert shown["n_spells"][1] == pages.count(liquidity["n_spells"])
+    assert shown["median_weeks_on_market"][1] == pages.weeks_text(liquidity["median_weeks_on_market"])
     assert shown["market_price_usd"][1] == pages.money(price["market_price_usd"])
     assert shown["change_1m"][1] == pages.pct(price["change_1m"])
     assert shown["n_priced"][1] == "2,500"
@@ -303,3 +336,49 @@ def test_published_to_s3(marts: str, site: Path, s3_endpoint: str) -> None:
     )
     body = client.get_object(Bucket="watch-report", Key=f"site/{REFERENCE_PAGE}")["Body"].read()
     assert body == (site / REFERENCE_PAGE).read_bytes()
+
+
+INDEX_JS = """() => {
+  const el = document.getElementById('index-chart');
+  return {points: el.querySelectorAll('.scatterlayer .trace .points path.point').length,
+          range: el._fullLayout.xaxis.range.map(x => Date.parse(x))};
+}"""
+
+
+@requires_chromium
+@pytest.mark.parametrize(
+    ("page_path", "table", "key"),
+    [("index.html", "market_price_index", None), ("brands/omega.html", "brand_price_index", "Omega")],
+)
+def test_index_charts_render_and_zoom(
+    chromium: Browser, site: Path, conn: psycopg.Connection, marts: str, page_path: str, table: str, key: str | None
+) -> None:
+    where, params = ("where brand = %s", (key,)) if key else ("", ())
+    schema = conn.execute(
+        "select table_schema from information_schema.tables where table_name = %s", (table,)
+    ).fetchone()[0]
+    n_weeks, latest = conn.execute(
+        f"select count(*), max(market_week) from {schema}.{table} {where}", params
+    ).fetchone()
+    value = conn.execute(
+        f"select index_value from {schema}.{table} {where} {'and' if key else 'where'} market_week = %s",
+        (*params, latest),
+    ).fetchone()[0]
+    with watch_page(chromium) as watched:
+        page = watched.page
+        page.goto((site / page_path).as_uri())
+        page.wait_for_selector("#index-chart .main-svg")
+        before = page.evaluate(INDEX_JS)
+        page.locator("#index-chart .rangeselector .button", has_text="6m").click()
+        page.wait_for_function(
+            "() => { const r = document.getElementById('index-chart')._fullLayout.xaxis.range;"
+            f" return Date.parse(r[1]) - Date.parse(r[0]) < {250 * 86400e3}; }}"
+        )
+        after = page.evaluate(INDEX_JS)
+        shown = page.locator('.figures [data-metric="index_value"]')
+        assert shown.get_attribute("data-value") == str(value)
+        assert shown.inner_text() == f"{float(value):,.1f}"
+    assert before["points"] == n_weeks  # one marker per week of the index
+    assert 180 <= (after["range"][1] - after["range"][0]) / 86400e3 <= 185  # six months
+    assert watched.console_errors == []
+    assert watched.outside_requests == []
