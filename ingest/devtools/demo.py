@@ -230,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         "  (every week: uv run ingest export --all)"
     )
     _say("  - dbt docs site:    make docs-serve                     (http://127.0.0.1:8081)")
-    _say("  - the warehouse:    uv run ingest db psql               (schemas raw, analytics_*)")
+    _say(
+        f"  - the warehouse:    uv run ingest db psql               (schemas {settings.raw_schema},"
+        f" {settings.dbt_schema}: the marts)"
+    )
     _say("  - rerun one week:   uv run ingest run --week " + this_week.isoformat())
     _say(f"  - market report:    {report.home}")
     return 0

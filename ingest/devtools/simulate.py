@@ -7,7 +7,17 @@ scraper does, an empty ``_SUCCESS`` in the folder once every CSV is written; and
 the scrape folders, the ground truth in ``DEST/_simulator/``:
 
 - ``truth_weekly.csv``: brand, reference_number (canonical), market_week, true_median_usd,
-  true_new_median_usd, true_preowned_median_usd;
+  true_new_median_usd, true_preowned_median_usd, and the week's true flows: true_n_listed (its
+  listings online), true_n_continuing (of them, online the week before too), true_n_ended
+  (online the week before, not any more: sold or withdrawn), true_n_cut (continuing listings
+  asking less than the week before: a cut, or a re-quote down with the market); the flows are
+  empty in the first week;
+- ``truth_liquidity.csv``: brand, reference_number, market_week (the last week),
+  true_median_weeks_on_market (the Kaplan-Meier median over the true spells that began in the
+  last 52 weeks, those still listed censored; empty when it is not reached), true_n_spells;
+- ``truth_brand_index.csv``: brand, market_week, true_index: the chained Jevons index of the
+  brand's true reference paths (links over references with at least 5 listings in both weeks,
+  1 below 3 such references; 100 in the first week);
 - ``truth_references.csv``: brand, reference_number, parent_model, specific_model,
   annual_drift (the mean log-drift per year of the path over the simulated weeks),
   annual_volatility, in_catalog, new_premium (true median(new) / median(pre-owned) - 1, the
@@ -20,8 +30,8 @@ the scrape folders, the ground truth in ``DEST/_simulator/``:
 The model: every reference (the catalog plus a long tail of references that are not in it)
 follows a weekly log-price path with its own drift regimes (-10 %..+25 % a year), volatility
 (5..30 % a year) and shifts, anchored at ``base_price_usd`` in the week of :data:`EPOCH`. A
-listing's USD price in a week is ``true_median * exp(premium + noise)``: a persistent,
-median-zero per-listing premium and a fresh symmetric noise, so each week's sample median of a
+new listing's USD ask is ``true_median * exp(premium + noise)``: a persistent, median-zero
+per-listing premium and a symmetric noise, so the sample median of a week's new asks of a
 reference is its ``true_median_usd``. New and pre-owned watches have different price levels:
 a new listing (condition category ``new``) costs its brand's new-watch premium (3..18 %, drawn per
 seed) more than a pre-owned one (listings of unknown condition are priced like pre-owned ones),
@@ -29,7 +39,13 @@ and both levels sit around the path so that the median of all of a reference's l
 ``true_median_usd`` (:func:`_segment_levels`); each segment's sample median is its
 ``true_new_median_usd`` / ``true_preowned_median_usd``. Listings persist across weeks under the same
 (source, listing_id) and are converted to their local currency with the ECB rates of the
-scrape date (:func:`ingest.steps.fx.usd_per_unit`).
+scrape date (:func:`ingest.steps.fx.usd_per_unit`). A listing keeps its ask in its own
+currency from week to week; each week it ends (sells or is withdrawn) with a probability set by
+its source kind and by how its ask sits against the market (over-priced watches stay longer),
+and a listing that stays sometimes cuts its ask by 3..10 % (over-priced ones more often). An ask
+stays put until the market has moved more than :data:`REQUOTE_BAND` from where its seller set
+it; then the seller re-quotes it there. So listings have realistic lifetimes, asks are sticky,
+and each week's median still follows the path.
 
 Everything is vectorised (numpy + pyarrow compute): a million rows take seconds. The output is
 byte-identical for a given seed, week count, row count and end date.
@@ -116,6 +132,23 @@ PREMIUM_SIGMA = 0.045  # persistent per-listing log premium
 NOISE_SIGMA = 0.06  # weekly per-listing log noise
 NEW_PREMIUM_RANGE = (0.03, 0.18)  # a brand's new-watch premium over pre-owned, drawn per seed
 LONG_TAIL_SHARE = 0.04  # share of long-tail references in sources that carry model columns
+
+#: Lifetimes: a listing online last week ends this week (sold or withdrawn) with probability
+#: (1 - its source kind's survival) x exp(-PRICE_SENSITIVITY x position), clipped to HAZARD_RANGE,
+#: where position = ln(its USD ask / the market level of its segment): a watch asked 10 % over the
+#: market ends at 0.55 x the rate, 10 % under at 1.8 x.
+PRICE_SENSITIVITY = 6.0
+HAZARD_RANGE = (0.02, 0.9)
+#: A listing that stays keeps its ask in its own currency, or cuts it (by CUT_RANGE) with probability
+#: CUT_RATE x exp(CUT_SENSITIVITY x position), at most 0.5: over-priced listings cut more often.
+#: A standing ask that drifts further than this (in log terms) from where its seller set it
+#: against the market is re-quoted there: asks are sticky, yet follow the market.
+REQUOTE_BAND = 0.03
+CUT_RATE = 0.05
+CUT_SENSITIVITY = 12.0
+CUT_RANGE = (0.03, 0.10)
+#: The window of the weeks-on-market truth: spells that began in the last 52 weeks.
+SPELL_WINDOW_WEEKS = 52
 
 CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "HKD", "SGD", "AUD", "CAD", "CNY")
 EPOCH = date(2026, 1, 5)  # a Monday: the price paths equal base_price_usd in this week
@@ -1099,6 +1132,10 @@ class _Simulator:
         self.suffix_newlines = np.array([s.count("\n") for s, _ in _TITLE_SUFFIXES])
         self.pool = _Pool()
         self._persisting = 0  # listings of the last week that were online the week before
+        # the truth of the flows, per week: (k, listed, continuing, ended, cut), each per reference
+        self.flows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # spells that ended (listing not kept): reference, first and last week online
+        self.ended_spells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.ledger_bad: list[list[Any]] = []
         self.ledger_dups: list[list[Any]] = []
         self.ledger_outliers: list[list[Any]] = []
@@ -1110,7 +1147,7 @@ class _Simulator:
         return sign * (int(hours) * 3600 + int(minutes) * 60)
 
     # ---------------------------------------------------------------- listings
-    def _new_listings(self, rng: np.random.Generator, counts: np.ndarray, day: int) -> dict[str, np.ndarray]:
+    def _new_listings(self, rng: np.random.Generator, counts: np.ndarray, day: int, k: int) -> dict[str, np.ndarray]:
         src = np.repeat(np.arange(len(self.sources)), counts).astype(np.int32)
         n = len(src)
         gaps = rng.integers(1, 40, n).astype(np.int64)
@@ -1151,18 +1188,43 @@ class _Simulator:
             "year": np.where(rng.random(n) < 0.3, 0, rng.integers(1995, 2026, n)).astype(np.int16),
             "box": self.box_choice.draw(rng, np.zeros(n, dtype=np.int64)),
             "model_blank": rng.random(n) < 0.1,
+            "ask": np.full(n, np.nan),  # the standing ask in local cents, set once priced
+            "rel": np.zeros(n),  # ln(ask / market level of its segment) when the ask was last set
+            "cut": np.zeros(n),  # this week's cut of the ask (a fraction), 0 without
+            "first": np.full(n, k, dtype=np.int32),  # the week the listing came online
+            "last": np.full(n, k, dtype=np.int32),  # the latest week it was online
         }
 
-    def _week_listings(self, rng: np.random.Generator, counts: np.ndarray, day: int) -> dict[str, np.ndarray]:
-        """This week's listings per source: survivors of earlier weeks plus new ones."""
+    def _positions(self, cols: dict[str, np.ndarray], col: int, rate: np.ndarray) -> np.ndarray:
+        """ln(USD ask / the market level of the listing's segment) this week (0 before it is priced)."""
+        level = (
+            self.paths.log_price[cols["ref"], col]
+            + self.levels.log_offset[cols["ref"], self.cond_is_new[cols["cond"]].astype(np.int64)]
+        )
+        usd = cols["ask"] / 100.0 * rate[cols["ccy"].astype(np.int64)]
+        return np.nan_to_num(np.log(usd) - level, nan=0.0)
+
+    def _week_listings(
+        self, rng: np.random.Generator, counts: np.ndarray, day: int, k: int, col: int, rate: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """This week's listings per source: survivors of earlier weeks plus new ones.
+
+        A listing of last week stays with the probability its lifetime model gives (its source
+        kind, how its ask sits against the market) and while its source has room this week; a
+        stayer sometimes cuts its ask. Listings of a source without rows this week wait, unchanged.
+        """
         n_src = len(self.sources)
+        n_refs = len(self.uni.base)
         kept_cols: dict[str, np.ndarray] | None = None
         carried: dict[str, np.ndarray] | None = None
         kept_counts = np.zeros(n_src, dtype=np.int64)
+        continuing = ended = np.zeros(n_refs, dtype=np.int64)
         if len(self.pool):
             src = self.pool.cols["src"]
             idle = counts[src] == 0  # a source without rows this week keeps its listings for later
-            alive = (rng.random(len(src)) < self.src_survival[src]) & ~idle
+            position = self._positions(self.pool.cols, col, rate)
+            hazard = np.clip((1.0 - self.src_survival[src]) * np.exp(-PRICE_SENSITIVITY * position), *HAZARD_RANGE)
+            alive = (rng.random(len(src)) >= hazard) & ~idle
             key = rng.random(len(src))
             order = np.lexsort((key, src))
             order = order[alive[order]]
@@ -1173,13 +1235,26 @@ class _Simulator:
             keep.sort()
             self._persisting = len(keep)
             kept_cols = self.pool.take(keep)
+            cut_probability = np.minimum(CUT_RATE * np.exp(CUT_SENSITIVITY * position[keep]), 0.5)
+            cuts = rng.random(len(keep)) < cut_probability
+            kept_cols["cut"] = np.where(cuts, rng.uniform(*CUT_RANGE, len(keep)), 0.0)
+            kept_cols["last"] = np.full(len(keep), k, dtype=np.int32)
             kept_counts = np.bincount(src[keep], minlength=n_src)
             carried = self.pool.take(np.flatnonzero(idle))
-        new = self._new_listings(rng, counts - kept_counts, day)
+            gone = np.ones(len(src), dtype=bool)
+            gone[keep] = False
+            gone &= ~idle
+            refs = self.pool.cols["ref"]
+            self.ended_spells.append((refs[gone], self.pool.cols["first"][gone], self.pool.cols["last"][gone]))
+            continuing = np.bincount(refs[keep], minlength=n_refs)
+            ended = np.bincount(refs[gone & (self.pool.cols["last"] == k - 1)], minlength=n_refs)
+        new = self._new_listings(rng, counts - kept_counts, day, k)
         parts = [c for c in (kept_cols, new) if c is not None]
-        week = {k: np.concatenate([p[k] for p in parts]) for k in new}
+        week = {key: np.concatenate([p[key] for p in parts]) for key in new}
         pool_parts = [week] + ([carried] if carried is not None and len(carried["src"]) else [])
-        self.pool = _Pool({k: np.concatenate([p[k] for p in pool_parts]) for k in new})
+        self.pool = _Pool({key: np.concatenate([p[key] for p in pool_parts]) for key in new})
+        # the cuts (the last entry) are counted once the week is priced
+        self.flows.append((k, np.bincount(week["ref"], minlength=n_refs), continuing, ended, continuing * 0))
         return week
 
     # ---------------------------------------------------------------- one week
@@ -1211,7 +1286,11 @@ class _Simulator:
         remainder = unique_rows - counts.sum()
         counts[np.argsort(-(share - counts), kind="stable")[:remainder]] += 1
 
-        rows = self._week_listings(rng, counts, scrape_day)
+        col = k + PATH_WEEKS
+        if not 0 <= col < self.paths.log_price.shape[1]:
+            raise ValueError(f"simulate: week {market_week} is outside the simulated price history")
+        rate = self._usd_per_unit(scrape_date)
+        rows = self._week_listings(rng, counts, scrape_day, k, col, rate)
         n = len(rows["src"])
         src = rows["src"]
         part = (rng.random(n) * self.src_parts[src]).astype(np.int64)
@@ -1231,14 +1310,27 @@ class _Simulator:
 
         # --- prices: the path of the week, the level of the listing's segment (new or not),
         # a persistent premium, weekly noise
-        col = k + PATH_WEEKS
-        if not 0 <= col < self.paths.log_price.shape[1]:
-            raise ValueError(f"simulate: week {market_week} is outside the simulated price history")
+        # A listing that was online before keeps its ask in its own currency (less this week's
+        # cut): its USD price moves with the exchange rate only.
         true_median = np.exp(self.paths.log_price[:, col])
         segment_offset = self.levels.log_offset[rows["ref"], self.cond_is_new[rows["cond"]].astype(np.int64)]
-        usd = true_median[rows["ref"]] * np.exp(segment_offset + rows["premium"] + rng.normal(0.0, NOISE_SIGMA, n))
+        level = np.log(true_median[rows["ref"]]) + segment_offset
+        fresh = rows["premium"] + rng.normal(0.0, NOISE_SIGMA, n)
         fmt = rows["fmt"].astype(np.int64)
         ccy = rows["ccy"].astype(np.int64)
+        standing = ~np.isnan(rows["ask"])
+        rel = np.where(standing, rows["rel"], fresh)  # the ask's place against the market when last set
+        stale = np.log(np.where(standing, rows["ask"], 1.0) / 100.0 * rate[ccy])
+        # a standing ask stays put while it is within REQUOTE_BAND of where the seller set it
+        # against the market; beyond, the seller re-quotes there; a cut lowers the ask itself
+        requote = standing & (np.abs(stale - (level + rel)) > REQUOTE_BAND)
+        log_usd = np.where(standing & ~requote, stale, level + rel)
+        cutting = standing & (rows["cut"] > 0)
+        log_usd = np.where(cutting, stale + np.log1p(-rows["cut"]), log_usd)
+        rel = np.where(cutting, log_usd - level, rel)
+        self.pool.cols["rel"][:n] = rel
+        usd = np.exp(log_usd)
+        clean_usd = usd.copy()  # the ask before outliers and out-of-bounds prices are injected
         ccy_rep = rows["ccy_rep"].astype(np.int64)
 
         # --- bad rows: exactly one fault each, only in healthy files
@@ -1278,7 +1370,6 @@ class _Simulator:
         usd = np.where(oob & ~low, rng.uniform(12e6, 60e6, n), usd)
 
         # --- local amounts, rounded like sellers do
-        rate = self._usd_per_unit(scrape_date)
         local_cents = usd / rate[ccy] * 100.0
         kind = _FMT_KIND[fmt]
         unsuitable = ((kind == _KIND_K) & (local_cents < 500_000)) | ((kind == _KIND_MAN) & (local_cents < 1e8))
@@ -1299,6 +1390,20 @@ class _Simulator:
         unit = _UNITS[level]
         unit = np.where(kind == _KIND_K, 10_000, np.where(kind == _KIND_MAN, 1_000_000, unit))
         cents = np.maximum(np.round(local_cents / unit), 1).astype(np.int64) * unit
+        # the standing ask: this week's amount, or for an injected outlier or out-of-bounds price
+        # the clean one; a cut always shows (at least one unit below the ask it cuts)
+        clean_cents = np.maximum(np.round(clean_usd / rate[ccy] * 100.0 / unit), 1).astype(np.int64) * unit
+        clean_cents = np.where(
+            cutting & (clean_cents >= rows["ask"]), np.maximum(rows["ask"] - unit, unit), clean_cents
+        ).astype(np.int64)
+        dirty = is_outlier | oob
+        cents = np.where(dirty, cents, clean_cents)
+        self.pool.cols["ask"][:n] = clean_cents
+        # the true price cuts: listings that stayed and ask less than last week (the same currency:
+        # a listing keeps its currency), by a cut or by a re-quote down with the market
+        k_, listed, continuing, ended, _ = self.flows[-1]
+        lowered = standing & (clean_cents < np.nan_to_num(rows["ask"], nan=0.0))
+        self.flows[-1] = (k_, listed, continuing, ended, np.bincount(rows["ref"][lowered], minlength=len(uni.base)))
 
         # --- currency column: a matching spelling where the price has no symbol
         ccy_rep = np.where((ccy_rep == 0) & ~fmt_has_symbol, self.code_index[ccy], ccy_rep)
@@ -1832,6 +1937,8 @@ def _manifest(
         "ledgers": {
             "truth_weekly": f"{SIMULATOR_FOLDER}/truth_weekly.csv",
             "truth_references": f"{SIMULATOR_FOLDER}/truth_references.csv",
+            "truth_liquidity": f"{SIMULATOR_FOLDER}/truth_liquidity.csv",
+            "truth_brand_index": f"{SIMULATOR_FOLDER}/truth_brand_index.csv",
             "bad_rows": f"{SIMULATOR_FOLDER}/bad_rows.csv",
             "duplicates": f"{SIMULATOR_FOLDER}/duplicates.csv",
             "outliers": f"{SIMULATOR_FOLDER}/outliers.csv",
@@ -1847,6 +1954,11 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
     preowned_medians = medians * np.exp(levels.log_offset[:, [0]])
     new_medians = medians * np.exp(levels.log_offset[:, [1]])
     mondays = [(d - timedelta(days=d.weekday())).isoformat() for d in dates]
+    flows = sim.flows
+
+    def flow(w: int, i: int, r: int) -> str:
+        return "" if w == 0 else str(int(flows[w][i][r]))  # the first week has no week before
+
     weekly = [
         [
             uni.brand[r],
@@ -1855,6 +1967,10 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
             f"{medians[r, w]:.2f}",
             f"{new_medians[r, w]:.2f}",
             f"{preowned_medians[r, w]:.2f}",
+            str(int(flows[w][1][r])),
+            flow(w, 2, r),
+            flow(w, 3, r),
+            flow(w, 4, r),
         ]
         for r in range(len(uni.base))
         for w, monday in enumerate(mondays)
@@ -1886,9 +2002,24 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
                     "true_median_usd",
                     "true_new_median_usd",
                     "true_preowned_median_usd",
+                    "true_n_listed",
+                    "true_n_continuing",
+                    "true_n_ended",
+                    "true_n_cut",
                 ),
                 weekly,
             ),
+        ),
+        (
+            f"{SIMULATOR_FOLDER}/truth_liquidity.csv",
+            _csv_bytes(
+                ("brand", "reference_number", "market_week", "true_median_weeks_on_market", "true_n_spells"),
+                _true_weeks_on_market(sim, mondays[-1]),
+            ),
+        ),
+        (
+            f"{SIMULATOR_FOLDER}/truth_brand_index.csv",
+            _csv_bytes(("brand", "market_week", "true_index"), _true_brand_index(sim, week_columns, mondays)),
         ),
         (
             f"{SIMULATOR_FOLDER}/truth_references.csv",
@@ -1908,6 +2039,59 @@ def _truth_files(sim: _Simulator, week_columns: list[int], dates: list[date]) ->
             ),
         ),
     ]
+
+
+def _true_weeks_on_market(sim: _Simulator, monday: str) -> list[list[str]]:
+    """Per reference, the Kaplan-Meier median weeks on market at the last week over the true
+    spells that began in the last SPELL_WINDOW_WEEKS weeks: a listing is online from its first week
+    to its last; those still listed (online or waiting for their source) are censored."""
+    k = sim.flows[-1][0]
+    pool = sim.pool.cols
+    parts = [(r, f, last, np.ones(len(r), dtype=bool)) for r, f, last in sim.ended_spells]
+    parts.append((pool["ref"], pool["first"], pool["last"], np.zeros(len(pool["ref"]), dtype=bool)))
+    ref = np.concatenate([p[0] for p in parts])
+    first = np.concatenate([p[1] for p in parts])
+    age = np.concatenate([p[2] for p in parts]) - first + 1
+    ended = np.concatenate([p[3] for p in parts])
+    taken = first > k - SPELL_WINDOW_WEEKS
+    ref, age, ended = ref[taken], age[taken], ended[taken]
+    n_refs = len(sim.uni.base)
+    max_age = SPELL_WINDOW_WEEKS
+    # counts per (reference, age): all spells and the ended ones
+    spells = np.zeros((n_refs, max_age + 2), dtype=np.int64)
+    ends = np.zeros_like(spells)
+    np.add.at(spells, (ref, age), 1)
+    np.add.at(ends, (ref, age), ended.astype(np.int64))
+    at_risk = spells[:, ::-1].cumsum(axis=1)[:, ::-1]  # spells of age >= a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 0, 1.0 - ends / np.maximum(at_risk, 1), 1.0)
+    survival = np.cumprod(factor[:, 1:], axis=1)  # S(1), S(2), ...
+    below = survival <= 0.5 + 1e-12
+    out = []
+    for r in np.flatnonzero(spells.sum(axis=1)):
+        median = str(int(np.argmax(below[r])) + 1) if below[r].any() else ""
+        out.append([sim.uni.brand[r], sim.uni.canonical[r], monday, median, str(int(spells[r].sum()))])
+    return out
+
+
+def _true_brand_index(sim: _Simulator, week_columns: list[int], mondays: list[str]) -> list[list[str]]:
+    """Per brand and week, the chained Jevons index of the true reference paths: the links over the
+    references with at least 5 listings in both weeks (1 below 3 such references), 100 at the first
+    week; the brand's price path that the published index estimates."""
+    uni = sim.uni
+    log_price = sim.paths.log_price[:, week_columns]
+    listed = np.stack([f[1] for f in sim.flows], axis=1)  # (references, weeks)
+    out = []
+    for b, brand in enumerate(uni.brands):
+        refs = np.flatnonzero(uni.brand_idx == b)
+        index = 100.0
+        for w, monday in enumerate(mondays):
+            if w:
+                matched = refs[(listed[refs, w] >= 5) & (listed[refs, w - 1] >= 5)]
+                if len(matched) >= 3:
+                    index *= math.exp(float(np.mean(log_price[matched, w] - log_price[matched, w - 1])))
+            out.append([brand, monday, f"{index:.6f}"])
+    return out
 
 
 def _ledger_files(sim: _Simulator, manifest: dict[str, Any]) -> list[tuple[str, bytes]]:

@@ -47,7 +47,7 @@ h3 { font-size: 15px; margin: 18px 0 8px; font-weight: 600; }
 .crumbs { font-size: 13px; color: var(--muted); }
 .note { color: var(--muted); font-size: 13px; margin: 6px 0; }
 .freshness { font-size: 13px; color: var(--muted); margin: 4px 0 0; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(165px, 1fr)); gap: 12px; margin: 18px 0; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 12px; margin: 18px 0; }
 .figure { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; background: #fff; }
 .figure .label { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.04em; }
 .figure .value { font-size: 22px; font-weight: 620; font-variant-numeric: tabular-nums; margin-top: 2px; }
@@ -60,6 +60,7 @@ td.num, th.num { text-align: right; }
 tbody tr:hover { background: #fafbfc; }
 .table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; }
 .table-wrap table tr:last-child td { border-bottom: none; }
+.cols td:first-child { white-space: normal; }
 .cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 24px; }
 @media (max-width: 820px) { .cols { grid-template-columns: 1fr; } }
 .up { color: var(--up); }

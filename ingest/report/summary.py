@@ -1,6 +1,7 @@
 """The short market summary printed at the end of ``make demo`` (``ingest summary``).
 
-Every ranking in it (top movers, most volatile references, the new-watch premium) lists only
+Every ranking in it (top movers, most volatile references, the new-watch premium, the fastest-
+and slowest-selling references, the brand index movers) lists only
 groups whose price this week has ``confidence = 'high'`` (at least 20 non-outlier listings) and
 shows how many listings stand behind each number: a move or a volatility measured on a handful
 of listings is noise, not news.
@@ -82,6 +83,7 @@ def print_market_summary(settings: Settings, limit: int = 5) -> int:
         print(f"    {header} {'premium':>8}")
         for brand, n, n_new, n_pre, m_new, m_pre, premium in premiums:
             print(f"    {brand:<22} {n:>9,} {n_new:>7,} {n_pre:>10,} ${m_new:>11,.0f} ${m_pre:>11,.0f} {_pct(premium)}")
+        _print_dynamics(conn, settings, price, brand_price, week, limit)
         brands = conn.execute(
             f"""select brand, n_listings, pct_new, pct_preowned, pct_unknown
                 from {comp}.brand_composition where market_week = %s
@@ -94,3 +96,51 @@ def print_market_summary(settings: Settings, limit: int = 5) -> int:
             print(f"    {brand:<22} {n:>9,} {pn * 100:6.1f}% {pp * 100:9.1f}% {pu * 100:7.1f}%")
         print()
     return 0
+
+
+def _print_dynamics(
+    conn: psycopg.Connection, settings: Settings, price: str, brand_price: str, week: object, limit: int
+) -> None:
+    """How fast references sell (Kaplan-Meier median weeks on market) and how brands' mix-adjusted
+    price indexes moved; skipped on a warehouse built before those marts existed."""
+    liquidity = mart_schema(conn, settings, "reference_liquidity")
+    index = mart_schema(conn, settings, "brand_price_index")
+    if liquidity:
+        for title, order in (
+            ("Fastest-selling references", "l.median_weeks_on_market asc, l.sell_through_rate desc nulls last"),
+            ("Slowest-selling references", "l.median_weeks_on_market desc, l.sell_through_rate asc nulls last"),
+        ):
+            ranked = conn.execute(
+                f"""select l.brand, l.reference_number, p.n_listings, l.median_weeks_on_market,
+                           l.sell_through_rate, l.n_spells
+                    from {liquidity}.reference_liquidity as l
+                    inner join {price}.reference_price_metrics as p
+                        on p.brand = l.brand and p.reference_number = l.reference_number
+                        and p.market_week = l.market_week
+                    where l.market_week = %s and p.confidence = 'high' and l.median_weeks_on_market is not null
+                    order by {order}, l.brand, l.reference_number limit %s""",
+                (week, limit),
+            ).fetchall()
+            print(f"\n  {title} (median weeks on market; weekly sell-through)")
+            for brand, ref, n, weeks, rate, spells in ranked:
+                print(
+                    f"    {brand:<22} {ref:<22} {n:>6,} listings  {weeks:>3} weeks  "
+                    f"sell-through {_pct(rate)}  ({spells:,} spells)"
+                )
+    if index:
+        movers = conn.execute(
+            f"""select i.brand, p.n_priced, i.n_matched_references, i.index_value, i.index_change_1m,
+                       i.index_change_1y
+                from {index}.brand_price_index as i
+                inner join {brand_price}.brand_price_metrics as p
+                    on p.brand = i.brand and p.market_week = i.market_week
+                where i.market_week = %s and p.confidence = 'high' and i.index_change_1m is not null
+                order by abs(i.index_change_1m) desc, i.brand limit %s""",
+            (week, limit),
+        ).fetchall()
+        print("\n  Brand index movers (mix-adjusted price index, 100 = first week; 1-month and 1-year change)")
+        for brand, n, matched, value, change_1m, change_1y in movers:
+            print(
+                f"    {brand:<22} {n:>9,} listings {matched:>4} references  index {value:8.2f}  "
+                f"{_pct(change_1m)}  1y {_pct(change_1y)}"
+            )

@@ -90,9 +90,13 @@ def scrape_folders(root: str) -> list[tuple[date, str]]:
 
     A folder whose name is not ``scrape_date=`` and a real, past or present calendar date is
     not a scrape: it is skipped with a warning (once per process) and never stops a week.
+    Names starting with ``_`` or ``.`` are a tool's own (``_simulator``, ``.cache``, as
+    ``_SUCCESS`` is the scraper's): skipped without a word.
     """
     out = []
     for name in storage.list_dirs(root):
+        if name.startswith(("_", ".")):
+            continue
         found = folder_date(name)
         if isinstance(found, date):
             out.append((found, name))

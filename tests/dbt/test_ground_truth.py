@@ -256,8 +256,10 @@ def test_new_premium_matches_the_true_premium(pipeline: dict) -> None:
     Tolerance (absolute, in premium points): median error below 1.5 points, 95 % within 4.5
     points, none beyond 10 (each is the ratio of two sample medians of >= 30 and >= 100 listings,
     whose log has a standard error of about 2 points); the mean over a reference's weeks (20 or
-    more) within 1.5 points of the truth; and brands with a larger true premium show a larger
-    measured one (rank correlation of the brand means above 0.8).
+    more) within 2 points of the truth (a listing keeps its ask for weeks, so a reference's
+    consecutive weeks share listings and their sampling errors do not average out); and brands
+    with a larger true premium show a larger measured one (rank correlation of the brand means
+    above 0.8).
     """
     _, premium = _segment_truth(pipeline["raw"])
     rows = _premiums_with_counts(pipeline["dsn"])
@@ -276,7 +278,7 @@ def test_new_premium_matches_the_true_premium(pipeline: dict) -> None:
         by_reference[(b, r)].append(p)
     means = [(np.mean(ps), premium[key]) for key, ps in by_reference.items() if len(ps) >= 20]
     assert len(means) >= 5
-    assert max(abs(m - true) for m, true in means) < 0.015
+    assert max(abs(m - true) for m, true in means) < 0.02
     by_brand: dict[str, list[float]] = defaultdict(list)
     truth_by_brand = {}
     for b, _, p, true in checked:
@@ -295,7 +297,8 @@ def test_segment_medians_match_the_true_segment_medians(pipeline: dict) -> None:
     Tolerance (relative): median error below 2 %, 97 % within 5 %, none beyond 8 % for
     segment-weeks of at least 30 (new) / 100 (pre-owned) non-outlier listings; and, where every
     week of its 28-day window is that well populated, the segment's market price within 1 % (median)
-    and 3 % (all) of the mean of the true segment medians of the same weeks.
+    and 4 % (all) of the mean of the true segment medians of the same weeks (the weeks of a window
+    share listings that keep their asks, so their errors do not average out).
     """
     truth, _ = _segment_truth(pipeline["raw"])
     rows = _mart(
@@ -325,4 +328,124 @@ def test_segment_medians_match_the_true_segment_medians(pipeline: dict) -> None:
         assert errors_np.max() < 0.08, segment
     assert len(market_errors) >= 300
     assert np.median(market_errors) < 0.01
-    assert max(market_errors) < 0.03
+    assert max(market_errors) < 0.04
+
+
+# --------------------------------------------------------------------------- market dynamics
+
+WELL_POPULATED_FLOWS = 60  # listings of a reference in the week before (the sell-through's denominator)
+
+
+def _flow_truth(raw: Path) -> dict[tuple[str, str, date], dict[str, int]]:
+    """The simulator's true flows per reference-week (weeks with a week before)."""
+    out = {}
+    with (raw / "_simulator" / "truth_weekly.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["true_n_ended"]:
+                key = (row["brand"], row["reference_number"], date.fromisoformat(row["market_week"]))
+                out[key] = {k: int(row[f"true_n_{k}"]) for k in ("listed", "continuing", "ended", "cut")}
+    return out
+
+
+def test_sell_through_and_price_cuts_match_the_simulated_flows(pipeline: dict) -> None:
+    """sell_through_rate and pct_price_cut of well-populated reference-weeks vs the simulator's truth.
+
+    The warehouse loses a listing for a week when its row is quarantined (about 2.5 % of rows a
+    week) or its file is rejected, and then counts it as ended and, the week after, as new: the
+    measured sell-through is the true one plus that loss. Tolerance: sell-through 0..6 points
+    above the truth on average, 90 % of reference-weeks within 10 points; the share of price cuts
+    within 1 point on average and 90 % within 5 points (a quarantined week hides a cut, and
+    injected outliers add a few).
+    """
+    truth = _flow_truth(pipeline["raw"])
+    rows = _mart(
+        pipeline["dsn"],
+        "reference_liquidity",
+        "brand, reference_number, market_week, sell_through_rate::float, pct_price_cut::float",
+    )
+    sell_through, cuts = [], []
+    for b, r, w, rate, pct_cut in rows:
+        true = truth.get((b, r, w))
+        if true is None or rate is None or true["continuing"] + true["ended"] < WELL_POPULATED_FLOWS:
+            continue
+        sell_through.append(rate - true["ended"] / (true["continuing"] + true["ended"]))
+        if pct_cut is not None:
+            cuts.append(pct_cut - true["cut"] / true["continuing"])
+    assert len(sell_through) >= 500 and len(cuts) >= 500
+    bias = np.array(sell_through)
+    assert 0 <= bias.mean() < 0.06
+    assert np.mean(np.abs(bias) < 0.10) > 0.9
+    cut_errors = np.array(cuts)
+    assert abs(cut_errors.mean()) < 0.01
+    assert np.mean(np.abs(cut_errors) < 0.05) > 0.9
+    # the truth itself is not trivial: listings end at a few tens of percent a week, a few cut
+    rates = [t["ended"] / (t["continuing"] + t["ended"]) for t in truth.values() if t["continuing"] > 100]
+    assert 0.1 < float(np.median(rates)) < 0.4
+    assert 0.02 < sum(t["cut"] for t in truth.values()) / sum(t["continuing"] for t in truth.values()) < 0.2
+
+
+def test_weeks_on_market_match_the_simulated_lifetimes(pipeline: dict) -> None:
+    """median_weeks_on_market at the last week vs the Kaplan-Meier median of the true spells.
+
+    The warehouse's spells are the true ones cut wherever a listing lost a week (a quarantined
+    row, a rejected file, a source without rows that week): slightly shorter. Tolerance, for
+    references with at least 300 spells: never longer than the truth by more than a week, at
+    most 2 weeks shorter, 80 % within one week.
+    """
+    with (pipeline["raw"] / "_simulator" / "truth_liquidity.csv").open() as fh:
+        truth = {(r["brand"], r["reference_number"]): r for r in csv.DictReader(fh)}
+    rows = _mart(
+        pipeline["dsn"],
+        "reference_liquidity",
+        "brand, reference_number, market_week, median_weeks_on_market, n_spells",
+    )
+    latest = max(w for _, _, w, _, _ in rows)
+    differences = []
+    for b, r, w, median, n_spells in rows:
+        true = truth.get((b, r))
+        if w != latest or true is None or n_spells < 300 or not true["true_median_weeks_on_market"]:
+            continue
+        differences.append(median - int(true["true_median_weeks_on_market"]))
+    assert len(differences) >= 20
+    diffs = np.array(differences)
+    assert diffs.max() <= 1 and diffs.min() >= -2
+    assert np.mean(np.abs(diffs) <= 1) >= 0.8
+
+
+def test_brand_index_tracks_the_simulated_brand_paths(pipeline: dict) -> None:
+    """brand_price_index over the whole history vs the chained Jevons index of the true reference
+    paths (truth_brand_index.csv), for brands whose weeks mostly have at least 5 matched references.
+
+    The published links come from sample medians (sampling noise of each matched reference, and
+    asks that stay put while the path moves): tolerance 3 % on the final index level, and 1 % on
+    the median weekly link.
+    """
+    truth: dict[tuple[str, date], float] = {}
+    with (pipeline["raw"] / "_simulator" / "truth_brand_index.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            truth[(row["brand"], date.fromisoformat(row["market_week"]))] = float(row["true_index"])
+    rows = _mart(
+        pipeline["dsn"],
+        "brand_price_index",
+        "brand, market_week, index_value::float, n_matched_references, index_change_1w::float",
+    )
+    by_brand: dict[str, list[tuple[date, float, int, float]]] = defaultdict(list)
+    for brand, week, value, matched, change in rows:
+        by_brand[brand].append((week, value, matched, change))
+    checked = 0
+    for brand, weeks in by_brand.items():
+        weeks.sort()
+        if np.median([m for _, _, m, _ in weeks]) < 5:
+            continue
+        first, last = weeks[0][0], weeks[-1][0]
+        measured = weeks[-1][1] / weeks[0][1]
+        true = truth[(brand, last)] / truth[(brand, first)]
+        assert abs(math.log(measured / true)) < 0.03, (brand, measured, true)
+        link_errors = [
+            change - (truth[(brand, w)] / truth[(brand, w - timedelta(weeks=1))] - 1)
+            for w, _, _, change in weeks[1:]
+            if (brand, w - timedelta(weeks=1)) in truth
+        ]
+        assert np.median(np.abs(link_errors)) < 0.01, brand
+        checked += 1
+    assert checked >= 3

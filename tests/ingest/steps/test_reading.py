@@ -67,6 +67,8 @@ def test_week_files_classifies_every_object(tmp_path: Path) -> None:
 def test_a_folder_that_is_not_a_scrape_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "scrape_date=2026-02-30").mkdir()
     (tmp_path / "scrape_date=2026-11-21").mkdir()
+    (tmp_path / "_simulator").mkdir()  # a tool's own folder: skipped without a word
+    (tmp_path / ".cache").mkdir()
     with caplog.at_level("WARNING", logger="ingest.steps.reading"):
         assert reading.scrape_folders(str(tmp_path)) == [(date(2026, 11, 21), "scrape_date=2026-11-21")]
         assert reading.scrape_folders(str(tmp_path)) == [(date(2026, 11, 21), "scrape_date=2026-11-21")]
