@@ -117,8 +117,8 @@ def cell(text: str, value: Any = None, metric: str | None = None, cls: str = "nu
     return f"<td{attrs}>{escape(text)}</td>"
 
 
-def figure(label: str, text: str, metric: str, value: Any, detail: str = "", trend: bool = False) -> str:
-    cls = f" {_trend(value)}" if trend else ""
+def figure(label: str, text: str, metric: str, value: Any, detail: str = "", trend: bool = False, cls: str = "") -> str:
+    cls = f" {_trend(value)}" if trend else f" {cls}" if cls else ""
     return (
         f'<div class="figure"><div class="label">{escape(label)}</div>'
         f'<div class="value{cls}" data-metric="{escape(metric)}" data-value="{escape(_raw(value))}">'
@@ -477,7 +477,12 @@ def _group_table(data: ReportData, paths: Paths, title: str, rows: list[Row], ke
             cell(pct(row["change_3m"]), row["change_3m"], "change_3m", trend=True),
             cell(pct(row["change_1y"]), row["change_1y"], "change_1y", trend=True),
             f"<td>{confidence_pill(row['confidence'])}</td>",
-            cell(f"{pct(vol, signed=False)} {label_text}" if label_text else DASH, vol, "volatility_3m"),
+            cell(
+                f"{pct(vol, signed=False)} {label_text}" if label_text else DASH,
+                vol,
+                "volatility_3m",
+                cls=f"num vol-{label_text}" if label_text else "num",
+            ),
         ]
         if data.has_liquidity:
             cells.append(
@@ -639,6 +644,7 @@ def reference_page(data: ReportData, paths: Paths, key: RefKey) -> str:
             "volatility_3m",
             vol,
             f"annualised; Low below {VOLATILITY_LOW:.0%}, High from {VOLATILITY_HIGH:.0%}",
+            cls=f"vol-{vol_label}" if vol_label else "",
         )
     )
     body.append(f'<div class="figures">{"".join(figures)}</div>')
