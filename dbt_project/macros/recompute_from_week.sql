@@ -1,4 +1,4 @@
-{% macro recompute_from_week() %}
+{% macro recompute_from_week(reprocess_latest=true) %}
     {#-
         The first market week ('YYYY-MM-DD') the current incremental run
         recomputes, or none when the model is built in full (first build,
@@ -8,6 +8,12 @@
         the latest built week is always reprocessed, every later week is
         (re)built, and a from_week in the past rebuilds that week and all
         later ones. A from_week beyond the latest built week cannot leave a gap.
+
+        reprocess_latest=false (a model whose rows of a week depend only on
+        that week and earlier ones, and that is costly to rewrite): with
+        from_week set, least(Monday of from_week, latest + 7 days), so the
+        weekly run of the week after the latest one leaves the latest alone;
+        without from_week, still the latest week.
     -#}
     {%- if not is_incremental() -%}
         {{ return(none) }}
@@ -33,5 +39,8 @@
     {%- set requested = modules.datetime.date.fromisoformat(requested[:10]) -%}
     {%- set requested_monday = requested - modules.datetime.timedelta(days=requested.weekday()) -%}
 
+    {%- if not reprocess_latest -%}
+        {{ return([requested_monday, latest + modules.datetime.timedelta(days=7)] | min | string) }}
+    {%- endif -%}
     {{ return([requested_monday, latest] | min | string) }}
 {% endmacro %}

@@ -317,9 +317,23 @@ def bench_dbt(rows: int, history_rows: int) -> dict:
 
 
 def _clone_history(dsn: str, new_week: date, weeks: int, rows: int) -> None:
-    """Fill ``weeks`` earlier weeks by copying the new week's rows with a price drift."""
+    """Fill ``weeks`` earlier weeks from the new week's rows, with listing continuity.
+
+    A deterministic sample of about ``rows`` of the new week's listings are slots, each held by
+    a succession of listings: a slot's listings all stay online ``life`` weeks (1..40, 10 on
+    average, drawn per slot from its listing id), the slot's phase shifts where one listing
+    hands over to the next. In history week k (k weeks before the new week) the slot holds
+    generation floor((k + phase) / life); generation 0 is the new week's own listing (its spell
+    runs into the new week, same ask), older generations get the id ``<listing_id>~<generation>``
+    and an ask scaled by a per-generation drift, constant over their spell. So every history
+    week holds ``rows`` listings, about 30 % of them new and as many of last week's ended, and the
+    spells, flows and weeks on market the weekly build computes are those of a market with
+    real turnover, not of unrelated weeks. Each history week gets a succeeded ingest run (it is
+    a loaded week).
+    """
     from ingest.warehouse.ddl import partition_name
 
+    lives = "array[1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10, 12, 16, 20, 26, 40]"
     with psycopg.connect(dsn, autocommit=True) as conn:
         source = f"raw.{partition_name(new_week)}"
         total = conn.execute(f"select count(*) from {source}").fetchone()[0]
@@ -335,13 +349,40 @@ def _clone_history(dsn: str, new_week: date, weeks: int, rows: int) -> None:
             )
             conn.execute(
                 f"""insert into {part}
-                    select date '{week}', source, listing_id, scrape_date - {7 * k}, scraped_at - interval '{k} weeks',
+                    select date '{week}', source,
+                           case when generation = 0 then listing_id else listing_id || '~' || generation end,
+                           scrape_date - {7 * k}, scraped_at - interval '{k} weeks',
                            brand, reference_number, specific_model, parent_model, model_resolved_from,
-                           condition, condition_raw, currency, price_local, usd_per_unit,
-                           round((price_usd
-                                  * exp(-0.002 * {k} + 0.01 * sin({k} + hashtext(reference_number))))::numeric, 2),
+                           condition, condition_raw, currency, round(price_local * drift, 2), usd_per_unit,
+                           round(price_usd * drift, 2),
                            is_outlier, seller_type, country, title, url, source_file, source_line, ingest_run_id
-                    from {source} where (hashtext(listing_id || '{k}') & 1023) < {keep}"""
+                    from (
+                        select *,
+                               case when generation = 0 then 1.0
+                                    else exp(-0.002 * generation * life
+                                             + 0.01 * sin(generation + hashtext(reference_number)))::numeric
+                               end as drift
+                        from (
+                            select *, floor(({k} + phase) / life)::integer as generation
+                            from (
+                                select *,
+                                       ({lives})[1 + (hashtext(listing_id || 'life') & 15)] as life,
+                                       (hashtext(listing_id || 'phase') & 1023)
+                                       % ({lives})[1 + (hashtext(listing_id || 'life') & 15)] as phase
+                                from {source}
+                                where (hashtext(listing_id) & 1023) < {keep}
+                            ) as slots
+                        ) as generations
+                    ) as listings"""
+            )
+            conn.execute(
+                """insert into raw.ingest_runs (run_id, market_week, source_root, started_at, finished_at,
+                                                status, rows_loaded, code_version)
+                   select gen_random_uuid(), %s, 'bench-history-clone', now(), now(), 'succeeded',
+                          (select count(*) from """
+                + part
+                + "), 'bench'",
+                (week,),
             )
 
 

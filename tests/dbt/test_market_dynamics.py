@@ -327,9 +327,11 @@ def test_weekly_run_reads_only_the_weeks_it_needs(built: dict) -> None:
     year of closed spells for the weeks on market, and the chain's stored value."""
     compiled = built["compiled"]["weekly"]
     rebuilt = market.week_start(LAST_WEEK - 1)  # least(from_week, the latest week already built)
+    # the spell weeks of the latest built week stay: the run writes the new week's only
     spell_sql = compiled["int_listing_spell_weeks"]
-    assert f"market_week >= '{rebuilt - timedelta(weeks=1)}'::date" in spell_sql
-    assert f"market_week = '{rebuilt - timedelta(weeks=1)}'::date" in spell_sql
+    assert f"market_week >= '{rebuilt}'::date" in spell_sql
+    assert f"market_week = '{rebuilt}'::date" in spell_sql
+    assert f"market_week >= '{rebuilt - timedelta(weeks=1)}'::date" not in spell_sql
     liquidity = compiled["reference_liquidity"]
     assert f"market_week >= '{rebuilt - timedelta(weeks=52)}'::date" in liquidity
     assert f"market_week >= '{rebuilt - timedelta(weeks=1)}'::date" in liquidity

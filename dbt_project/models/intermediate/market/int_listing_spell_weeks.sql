@@ -7,15 +7,18 @@
     Incremental: the run reads the listings of the recomputed weeks and of the
     week before them, and this model's own rows of that week before (a spell
     running into the recomputed weeks keeps its first week and group), so the
-    weekly run extends or opens spells of the new week only.
+    weekly run extends or opens spells of the new week only. A week's rows
+    depend on that week and earlier ones only, so the weekly run of the week
+    after the latest built one does not rewrite the latest (reprocess_latest
+    false): this is the model with a row per listing.
 -#}
-{%- set start = recompute_from_week() %}
+{%- set start = recompute_from_week(reprocess_latest=false) %}
 with
 
 listings as (
 
     select * from {{ ref('stg_raw__listings') }}
-    where {{ incremental_week_filter(lookback_weeks=1) }}
+    where {{ incremental_week_filter(lookback_weeks=1, reprocess_latest=false) }}
 
 ),
 
@@ -117,7 +120,7 @@ final as (
             and spell_openings.listing_id = built.listing_id
             and cast(spell_openings.spell_opening[1] as date) = built.market_week
     {%- endif %}
-    where {{ incremental_week_filter(column='spell_openings.market_week') }}
+    where {{ incremental_week_filter(column='spell_openings.market_week', reprocess_latest=false) }}
 
 )
 
