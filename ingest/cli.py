@@ -335,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         _eprint(f"ingest {args.command}: {_one_line(exc)}")
         return 1
     finally:
+        from ingest.runner.tuning import stop_worker_server, trick_enabled
+
         if as_program and args.command == "run":
+            stop_worker_server()  # its pools are closed: the forkserver and resource tracker go too
+        if as_program and args.command == "run" and trick_enabled("gc"):
             # The process exits next. Frozen, its objects are spared the interpreter's final
             # garbage-collection pass over all of them; the pools, connections and temporary
             # files are closed already.

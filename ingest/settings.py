@@ -59,6 +59,17 @@ def _env_bool(name: str, default: bool) -> bool:
     raise SettingsError(f"setting {name}={raw!r} must be a boolean (true/false)")
 
 
+def _env_set(name: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated subset of ``choices`` (empty when unset)."""
+    values = frozenset(v.strip().lower() for v in _env(name, "").split(",") if v.strip())
+    unknown = sorted(values - set(choices))
+    if unknown:
+        raise SettingsError(
+            f"setting {name} names {', '.join(unknown)}: it takes a comma-separated list of {', '.join(choices)}"
+        )
+    return values
+
+
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _env(name, default).lower()
     if value not in choices:
@@ -81,6 +92,11 @@ def _env_identifier(name: str, default: str) -> str:
             f"starting with a letter or _, at most {limit} characters"
         )
     return value
+
+
+#: The ingest's process tricks (ingest/runner/tuning.py), each of which INGEST_TUNING_OFF can
+#: switch off to measure what it is worth.
+TUNING_TRICKS = ("thp", "nice", "gc", "preload", "gx_defer")
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class Settings:
     ingest_chunk_files: int
     ingest_min_rows: int
     ingest_max_rows: int
+    ingest_tuning_off: frozenset[str]  # process tricks switched off (ingest.runner.tuning), for measuring
     aws_conn_id: str | None  # take S3 credentials from this Airflow connection instead
     aws_endpoint_url: str | None  # an S3-compatible server (MinIO, moto)
     aws_region: str | None
@@ -165,6 +182,7 @@ def load_settings() -> Settings:
         ingest_chunk_files=_env_int("INGEST_CHUNK_FILES", 12, minimum=1),
         ingest_min_rows=_env_int("INGEST_MIN_ROWS", 1),
         ingest_max_rows=_env_int("INGEST_MAX_ROWS", 5_000_000, minimum=1),
+        ingest_tuning_off=_env_set("INGEST_TUNING_OFF", TUNING_TRICKS),
         aws_conn_id=_env_optional("AWS_CONN_ID"),
         aws_endpoint_url=_env_optional("AWS_ENDPOINT_URL_S3") or _env_optional("AWS_ENDPOINT_URL"),
         aws_region=_env_optional("AWS_DEFAULT_REGION") or _env_optional("AWS_REGION"),

@@ -9,6 +9,7 @@ the server's imports run while the CLI does its own.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import multiprocessing as mp
@@ -19,11 +20,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
 PRELOAD = ["ingest.runner.preload"]
+
+
+def trick_enabled(trick: str) -> bool:
+    """Whether a process trick of this module is on (``INGEST_TUNING_OFF`` switches them off, to
+    measure what each is worth: see docs/benchmarks.md)."""
+    from ingest.settings import get_settings
+
+    return trick not in get_settings().ingest_tuning_off
+
+
 PR_SET_THP_DISABLE = 41  # linux/prctl.h
 BACKGROUND_NICE = 10
 
@@ -41,7 +51,8 @@ def tune_process() -> None:
       The setting is per process tree; the machine's own setting is left as it is.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    _prctl(PR_SET_THP_DISABLE, 1)  # no prctl: huge pages stay as the machine has them
+    if trick_enabled("thp"):
+        _prctl(PR_SET_THP_DISABLE, 1)  # no prctl: huge pages stay as the machine has them
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -92,7 +103,7 @@ def _alive(pid: int) -> bool:
 def worker_context() -> ForkServerContext:
     """The forkserver context, with the preload set (idempotent; the server starts on first use)."""
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(PRELOAD if trick_enabled("preload") else [])
     return context
 
 
@@ -103,6 +114,21 @@ def start_worker_server() -> ForkServerContext:
     return context
 
 
+def stop_worker_server() -> None:
+    """Stop the forkserver and multiprocessing's resource tracker, and wait for them (at the end
+    of ``ingest run``): no process of the run outlives it, not even by the moment they take to
+    notice its exit. Their pools must be closed or terminated first (the forkserver waits for its
+    last worker); a worker still alive is killed. Uses the two servers' own (private) stop."""
+    from multiprocessing import resource_tracker
+
+    for child in mp.active_children():
+        child.kill()
+        child.join(timeout=5)
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        with contextlib.suppress(AttributeError, OSError, ChildProcessError):  # not started, or gone
+            server._stop()
+
+
 def lower_priority() -> None:
     """Run the calling thread (and the threads it starts) at nice +10 from now on (Linux).
 
@@ -110,16 +136,19 @@ def lower_priority() -> None:
     Great Expectations import. On two cores the COPY's server process then gets a whole core,
     and those fill the idle moments (measured on a 1M-row week: the COPY 1.55 s instead of 2.0).
     """
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and trick_enabled("nice"):
         thread = threading.get_native_id()  # on Linux a priority is per thread
         os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), BACKGROUND_NICE))
 
 
-@contextmanager
+@contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No garbage collection during a block that allocates much and frees little (imports,
     warm-ups), then what it loaded frozen: the collector never walks it again, and forked
     children do not dirty its pages (copy-on-write) by collecting it either."""
+    if not trick_enabled("gc"):
+        yield
+        return
     gc.disable()
     try:
         yield

@@ -90,8 +90,10 @@ def defer_import(name: str) -> None:
 def import_great_expectations() -> types.ModuleType:
     """Import Great Expectations with :data:`DEFERRED_MODULES` deferred; returns the ``gx`` module."""
     if "great_expectations" not in sys.modules:
+        from ingest.settings import get_settings
+
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        for name in DEFERRED_MODULES:
+        for name in DEFERRED_MODULES if "gx_defer" not in get_settings().ingest_tuning_off else ():
             defer_import(name)
     import great_expectations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ print("scipy.stats._stats_py" in sys.modules, type(sys.modules["scipy.stats"])._
 def test_tune_process_disables_huge_pages_for_the_process_tree() -> None:
     """``ingest run`` turns transparent huge pages off for itself and every process it starts."""
     script = """
+import os
 import subprocess
 from ingest.runner.tuning import tune_process
 
@@ -78,3 +80,38 @@ def test_lower_priority_is_the_calling_threads_own() -> None:
     thread.join()
     assert seen == [max(own, BACKGROUND_NICE)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_ingest_tuning_off_switches_a_trick_off() -> None:
+    """INGEST_TUNING_OFF=thp,nice (for paired measurements): huge pages stay, priorities too."""
+    script = """
+import os, threading
+from ingest.runner.tuning import lower_priority, trick_enabled, tune_process, worker_context
+
+tune_process()
+lower_priority()
+own = [line.split()[1] for line in open("/proc/self/status") if line.startswith("THP_enabled")]
+print(own, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+print(trick_enabled("thp"), trick_enabled("nice"), trick_enabled("preload"))
+"""
+    env = {**os.environ, "INGEST_TUNING_OFF": "thp, NICE"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"['1'] {os.getpriority(os.PRIO_PROCESS, 0)}", "False False True"]
+
+
+def test_ingest_tuning_off_names_only_known_tricks(tmp_path: Path) -> None:
+    env = {**os.environ, "INGEST_TUNING_OFF": "thp,turbo", "WATCH_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "run", "--all", "--source", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "ingest: setting INGEST_TUNING_OFF names turbo: it takes a comma-separated list of "
+        "thp, nice, gc, preload, gx_defer"
+    ]
