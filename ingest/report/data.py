@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from ingest.report.summary import mart_schema
 from ingest.settings import Settings
+from ingest.steps.parsing import CONDITION_CATEGORIES
 
 Row = dict[str, Any]
 RefKey = tuple[str, str]  # (brand, reference_number)
@@ -92,17 +93,7 @@ INDEX_COLUMNS = (
     "index_change_6m",
     "index_change_1y",
 )
-CONDITIONS = (
-    "new",
-    "unworn",
-    "very_good",
-    "good",
-    "fair",
-    "poor",
-    "incomplete",
-    "preowned_unspecified",
-    "unknown",
-)
+CONDITIONS = CONDITION_CATEGORIES
 COMPOSITION_COLUMNS = (
     "n_listings",
     "n_new",
