@@ -113,13 +113,13 @@ final as (
         ) as is_price_cut
 
     from spell_openings
-    {%- if start is not none %}
+    {% if start is not none -%}
     left join built_spell_weeks as built
         on
             spell_openings.source = built.source
             and spell_openings.listing_id = built.listing_id
             and cast(spell_openings.spell_opening[1] as date) = built.market_week
-    {%- endif %}
+    {% endif -%}
     where {{ incremental_week_filter(column='spell_openings.market_week', reprocess_latest=false) }}
 
 )
