@@ -325,10 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    code = 1
     try:
-        return int(args.func(args, settings) or 0)
+        code = int(args.func(args, settings) or 0)
+        return code
     except KeyboardInterrupt:
-        return 130
+        code = 130
+        return code
     except Exception as exc:
         if args.verbose:
             raise
@@ -338,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.runner.tuning import stop_worker_server, trick_enabled
 
         if as_program and args.command == "run":
-            stop_worker_server()  # its pools are closed: the forkserver and resource tracker go too
+            stop_worker_server(after_failure=code != 0)  # the pools are closed: the servers go too
         if as_program and args.command == "run" and trick_enabled("gc"):
             # The process exits next. Frozen, its objects are spared the interpreter's final
             # garbage-collection pass over all of them; the pools, connections and temporary

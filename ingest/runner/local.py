@@ -202,6 +202,14 @@ class WeekRunner:
         """
         pools = [pool for pool in (self._pool, self._validator) if pool is not None]
         self._pool = self._validator = None
+        # A pool with no work left cannot hang its shutdown: its workers exit normally and release
+        # what they registered (their semaphores), which killed workers would leave for the
+        # resource tracker to report on stderr.
+        idle = [pool for pool in pools if not getattr(pool, "_pending_work_items", True)]
+        for pool in idle:
+            with contextlib.suppress(Exception):
+                pool.shutdown(wait=True)
+        pools = [pool for pool in pools if pool not in idle]
         processes = [p for pool in pools for p in list((getattr(pool, "_processes", None) or {}).values())]
         for process in processes:
             with contextlib.suppress(Exception):

@@ -114,13 +114,20 @@ def start_worker_server() -> ForkServerContext:
     return context
 
 
-def stop_worker_server() -> None:
+def stop_worker_server(after_failure: bool = False) -> None:
     """Stop the forkserver and multiprocessing's resource tracker, and wait for them (at the end
     of ``ingest run``): no process of the run outlives it, not even by the moment they take to
     notice its exit. Their pools must be closed or terminated first (the forkserver waits for its
-    last worker); a worker still alive is killed. Uses the two servers' own (private) stop."""
+    last worker); a worker still alive is killed. Uses the two servers' own (private) stop.
+
+    After a failure the pools' queues can still be held in reference cycles through the
+    exception's frames: a collection first lets them unlink their semaphores, which the tracker
+    would otherwise report on stderr as leaked (a second and third line after the one-line reason).
+    """
     from multiprocessing import resource_tracker
 
+    if after_failure:
+        gc.collect()
     for child in mp.active_children():
         child.kill()
         child.join(timeout=5)
