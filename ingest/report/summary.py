@@ -27,7 +27,13 @@ def mart_schema(conn: psycopg.Connection, settings: Settings, table: str) -> str
 
 
 def _pct(value: float | None) -> str:
+    """A change, signed."""
     return "    n/a" if value is None else f"{value * 100:+6.1f}%"
+
+
+def _share(value: float | None) -> str:
+    """A share of a whole, unsigned."""
+    return "   n/a" if value is None else f"{value * 100:5.1f}%"
 
 
 def print_market_summary(settings: Settings, limit: int = 5) -> int:
@@ -125,7 +131,7 @@ def _print_dynamics(
             for brand, ref, n, weeks, rate, spells in ranked:
                 print(
                     f"    {brand:<22} {ref:<22} {n:>6,} listings  {weeks:>3} weeks  "
-                    f"sell-through {_pct(rate)}  ({spells:,} spells)"
+                    f"sell-through {_share(rate)}  ({spells:,} spells)"
                 )
     if index:
         movers = conn.execute(
