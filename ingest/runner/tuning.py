@@ -24,6 +24,7 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
 PRELOAD = ["ingest.runner.preload"]
+TRACKER_WARNING = "ignore:resource_tracker:UserWarning"  # its "leaked semaphore objects" notice
 
 
 def trick_enabled(trick: str) -> bool:
@@ -108,7 +109,15 @@ def worker_context() -> ForkServerContext:
 
 
 def start_worker_server() -> ForkServerContext:
-    """Start the forkserver now (it preloads in the background); returns its context."""
+    """Start the forkserver now (it preloads in the background); returns its context.
+
+    Workers killed after a failure can leave semaphores registered with multiprocessing's
+    resource tracker, which unlinks them at exit and warns about it on stderr, after the run's
+    one-line reason. The warning tells nothing the ledger does not, so the tracker (started
+    later, with this process's ``-W`` options) ignores it.
+    """
+    if TRACKER_WARNING not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_WARNING)
     context = worker_context()
     forkserver.ensure_running()
     return context
